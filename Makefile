@@ -1,0 +1,40 @@
+# IAFactory portal. `make run` for a local portal, `make test` for the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run web test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Installs, migrates, loads demo data, then serves the portal and runs the scheduled jobs.
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_setup
+	HOST=$(HOST) PORT=$(PORT) DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
+
+# The web server alone (no worker, no scheduler).
+web: install
+	$(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

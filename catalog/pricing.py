@@ -1,0 +1,173 @@
+"""What a usage costs: the single place that turns counts and a price row into DZD.
+
+Costs are exact Decimals (no rounding here): rounding happens once, on invoice lines.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from .models import AIModel, ModelPrice
+
+MILLION = Decimal(1_000_000)
+# Far beyond any real call, small enough that costs stay within the ledger's digits.
+MAX_TOKENS = 10_000_000_000
+MAX_IMAGES = 1_000_000
+
+
+class PricingError(ValueError):
+    """Input that cannot be priced; `field` names the offending parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Price:
+    model_id: int
+    effective_at: datetime
+    input_per_million: Decimal | None
+    output_per_million: Decimal | None
+    per_image: Decimal | None
+
+    @classmethod
+    def from_row(cls, row: ModelPrice) -> Price:
+        return cls(
+            model_id=row.model_id,
+            effective_at=row.effective_at,
+            input_per_million=row.input_per_million,
+            output_per_million=row.output_per_million,
+            per_image=row.per_image,
+        )
+
+    @property
+    def is_text(self) -> bool:
+        return self.per_image is None
+
+    def cost(self, *, input_tokens: int = 0, output_tokens: int = 0, images: int = 0) -> Decimal:
+        if self.is_text:
+            return (
+                input_tokens * self.input_per_million + output_tokens * self.output_per_million
+            ) / MILLION
+        return images * self.per_image
+
+
+@dataclass(frozen=True)
+class Estimate:
+    model: AIModel
+    price: Price
+    input_tokens: int
+    output_tokens: int
+    images: int
+    cost: Decimal
+
+
+class PriceBook:
+    """Price histories of several models held in memory: one query, then lookups by instant."""
+
+    def __init__(self, rows: Iterable[ModelPrice]) -> None:
+        self._instants: dict[int, list[datetime]] = {}
+        self._prices: dict[int, list[Price]] = {}
+        for row in sorted(rows, key=lambda r: (r.model_id, r.effective_at)):
+            price = Price.from_row(row)
+            self._instants.setdefault(row.model_id, []).append(row.effective_at)
+            self._prices.setdefault(row.model_id, []).append(price)
+
+    @classmethod
+    def for_models(cls, model_ids: Iterable[int] | None = None) -> PriceBook:
+        rows = ModelPrice.objects.all()
+        if model_ids is not None:
+            rows = rows.filter(model_id__in=list(model_ids))
+        return cls(rows)
+
+    def price_at(self, model_id: int, at: datetime) -> Price | None:
+        instants = self._instants.get(model_id)
+        if not instants:
+            return None
+        index = bisect.bisect_right(instants, at) - 1
+        return self._prices[model_id][index] if index >= 0 else None
+
+    def upcoming(self, model_id: int, after: datetime) -> list[Price]:
+        """Announced prices that take effect after `after`, soonest first."""
+        instants = self._instants.get(model_id, [])
+        index = bisect.bisect_right(instants, after)
+        return self._prices.get(model_id, [])[index:]
+
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def _count(field: str, value: object, limit: int) -> int:
+    if value is None or value == "":
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    else:
+        raise PricingError(field, f"« {field} » doit être un nombre entier.")
+    if number < 0:
+        raise PricingError(field, f"« {field} » ne peut pas être négatif.")
+    if number > limit:
+        raise PricingError(field, f"« {field} » dépasse le maximum autorisé ({limit}).")
+    return number
+
+
+def price_model_usage(
+    *,
+    model: AIModel,
+    input_tokens: object = 0,
+    output_tokens: object = 0,
+    images: object = 0,
+    at: datetime | None = None,
+    price_book: PriceBook | None = None,
+) -> Estimate:
+    """Cost of one usage of `model` at the price in effect at `at` (default: now).
+
+    Counts may be ints or decimal strings; anything else raises PricingError naming the field.
+    """
+    at = at or timezone.now()
+    input_count = _count("input_tokens", input_tokens, MAX_TOKENS)
+    output_count = _count("output_tokens", output_tokens, MAX_TOKENS)
+    image_count = _count("images", images, MAX_IMAGES)
+    if model.is_text:
+        if image_count:
+            raise PricingError("images", f"« {model.slug} » est un modèle texte : pas d'images.")
+    elif input_count or output_count:
+        field = "input_tokens" if input_count else "output_tokens"
+        raise PricingError(field, f"« {model.slug} » est un modèle image : comptez des images.")
+    book = price_book or PriceBook.for_models([model.pk])
+    price = book.price_at(model.pk, at)
+    if price is None:
+        raise PricingError("model", f"« {model.slug} » n'a pas de prix en vigueur à cette date.")
+    cost = price.cost(input_tokens=input_count, output_tokens=output_count, images=image_count)
+    return Estimate(model, price, input_count, output_count, image_count, cost)
+
+
+def estimate_cost(
+    *,
+    model_slug: str,
+    input_tokens: object = 0,
+    output_tokens: object = 0,
+    images: object = 0,
+    at: datetime | None = None,
+) -> Estimate:
+    """Like price_model_usage, from the model's public slug (active models only)."""
+    if not model_slug:
+        raise PricingError("model", "Indiquez un modèle (« model »).")
+    try:
+        model = AIModel.objects.get(slug=model_slug, is_active=True)
+    except AIModel.DoesNotExist:
+        raise PricingError("model", f"Modèle inconnu : « {model_slug} ».") from None
+    return price_model_usage(
+        model=model, input_tokens=input_tokens, output_tokens=output_tokens, images=images, at=at
+    )

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+admin.site.site_header = "IAFactory — administration"
+admin.site.site_title = "IAFactory"
+admin.site.index_title = "Portail client et facturation"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="catalog:tarifs", permanent=False)),
+    path("", include("catalog.urls")),
+    path("", include("accounts.urls")),
+    path("", include("billing.urls")),
+    path("comptes/", include("allauth.urls")),
+    path("api/v1/", include("iafactory.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,13 @@
+// Small progressive enhancements; every page works without this file.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy-target]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copyTarget);
+  if (!source) return;
+  const text = source.value !== undefined ? source.value : source.textContent.trim();
+  navigator.clipboard.writeText(text).then(() => {
+    const label = button.textContent;
+    button.textContent = "Copié !";
+    setTimeout(() => { button.textContent = label; }, 2000);
+  });
+});

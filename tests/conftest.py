@@ -1,0 +1,39 @@
+from datetime import datetime
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def freeze():
+    """freeze("2026-11-16 10:00 +01:00") stops the clock there (time-machine, tick off)."""
+    travellers = []
+
+    def _freeze(moment: str | datetime):
+        if isinstance(moment, str):
+            moment = datetime.strptime(moment, "%Y-%m-%d %H:%M %z")
+        if travellers:
+            travellers.pop().stop()
+        traveller = time_machine.travel(moment, tick=False)
+        traveller.start()
+        travellers.append(traveller)
+        return moment
+
+    yield _freeze
+    for traveller in travellers:
+        traveller.stop()
+
+
+def postgres_only():
+    return pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="needs PostgreSQL row locks (set DATABASE_URL)"
+    )
