@@ -5,8 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from accounts.models import Account
-from catalog.models import Plan
+from accounts.models import Account, ApiKey
+from catalog.models import AIModel, Plan
 
 from .money import AMOUNT_DIGITS, LEDGER_DIGITS, ZERO
 
@@ -199,3 +199,174 @@ class PeriodFee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} ({self.days} j) : {self.amount} DZD"
+
+
+PRICE_DIGITS = {"max_digits": 14, "decimal_places": 4}
+
+
+class UsageEvent(models.Model):
+    """One call reported by the gateway, charged once, at the price in effect at `occurred_at`.
+
+    It keeps the prices applied and where its exact cost went, forever:
+    cost = credits + overage + written_off.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="usage_events")
+    period = models.ForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="events")
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, related_name="usage_events", verbose_name="clé API"
+    )
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, verbose_name="modèle")
+    idempotency_key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the event's content")
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    images = models.IntegerField(default=0)
+    occurred_at = models.DateTimeField("survenu le")
+    received_at = models.DateTimeField("reçu le")
+    input_price = models.DecimalField(null=True, blank=True, **PRICE_DIGITS)
+    output_price = models.DecimalField(null=True, blank=True, **PRICE_DIGITS)
+    image_price = models.DecimalField(null=True, blank=True, **PRICE_DIGITS)
+    cost = models.DecimalField("coût", **LEDGER_DIGITS)
+    credits = models.DecimalField("sur les crédits", **LEDGER_DIGITS)
+    overage = models.DecimalField("dépassement", **LEDGER_DIGITS)
+    written_off = models.DecimalField("abandonné", **LEDGER_DIGITS)
+    pay_as_you_go = models.BooleanField("pay as you go à ce moment")
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = "événement d'usage"
+        verbose_name_plural = "événements d'usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"], name="usage_idempotency_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost=F("credits") + F("overage") + F("written_off"))
+                & Q(credits__gte=0)
+                & Q(overage__gte=0)
+                & Q(written_off__gte=0)
+                & Q(input_tokens__gte=0)
+                & Q(output_tokens__gte=0)
+                & Q(images__gte=0),
+                name="usage_cost_fully_allocated",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["period", "model"]),
+            models.Index(fields=["account", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.model_id} {self.idempotency_key}"
+
+
+class CreditAlert(models.Model):
+    """The 80 % / 100 % credit e-mails: the row makes each one go out once per period."""
+
+    period = models.ForeignKey(BillingPeriod, on_delete=models.CASCADE, related_name="alerts")
+    threshold = models.PositiveSmallIntegerField("seuil (%)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "alerte de crédits"
+        verbose_name_plural = "alertes de crédits"
+        constraints = [
+            models.UniqueConstraint(fields=["period", "threshold"], name="one_alert_per_threshold")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.threshold} %"
+
+
+class InvoiceSequence(models.Model):
+    """Last invoice number given in a year; locked while numbering so there is never a gap."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "séquence de numérotation"
+        verbose_name_plural = "séquences de numérotation"
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Invoice(models.Model):
+    """An issued invoice; never changes after issue except its status (paid, void)."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Émise"
+        PAID = "paid", "Payée"
+        VOID = "void", "Annulée"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    period = models.OneToOneField(
+        BillingPeriod, on_delete=models.PROTECT, related_name="invoice", verbose_name="période"
+    )
+    month = models.DateField("mois facturé")
+    number = models.CharField("numéro", max_length=20, unique=True)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.ISSUED)
+    issued_at = models.DateTimeField("émise le")
+    paid_at = models.DateTimeField("payée le", null=True, blank=True)
+    voided_at = models.DateTimeField("annulée le", null=True, blank=True)
+    # The customer's and the seller's legal details as they were at issue.
+    customer_name = models.CharField("client", max_length=200)
+    customer_email = models.EmailField(blank=True)
+    customer_address = models.TextField(blank=True)
+    customer_nif = models.CharField(max_length=20, blank=True)
+    customer_nis = models.CharField(max_length=20, blank=True)
+    customer_rc = models.CharField(max_length=30, blank=True)
+    seller = models.JSONField("vendeur", default=dict)
+    total_ht = models.DecimalField("total HT", **AMOUNT_DIGITS)
+    tva_rate = models.DecimalField("taux de TVA (%)", max_digits=5, decimal_places=2)
+    tva_amount = models.DecimalField("TVA", **AMOUNT_DIGITS)
+    total_ttc = models.DecimalField("total TTC", **AMOUNT_DIGITS)
+
+    class Meta:
+        ordering = ["-month", "-sequence"]
+        verbose_name = "facture"
+        verbose_name_plural = "factures"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="one_invoice_per_month"),
+            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_number_unique"),
+            models.CheckConstraint(
+                condition=Q(total_ttc=F("total_ht") + F("tva_amount")), name="invoice_ttc_sum"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        FEE = "fee", "Abonnement"
+        OVERAGE = "overage", "Dépassement"
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    description = models.CharField(max_length=200)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True)
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, null=True, blank=True)
+    days = models.PositiveSmallIntegerField(null=True, blank=True)
+    input_tokens = models.BigIntegerField(null=True, blank=True)
+    output_tokens = models.BigIntegerField(null=True, blank=True)
+    images = models.IntegerField(null=True, blank=True)
+    amount = models.DecimalField("montant HT", **AMOUNT_DIGITS)
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        verbose_name = "ligne de facture"
+        verbose_name_plural = "lignes de facture"
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
