@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401
+from .views import invoices, usage
 
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [*usage.urlpatterns, *invoices.urlpatterns]

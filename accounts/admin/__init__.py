@@ -1,0 +1,3 @@
+"""Accounts admin, one module per topic."""
+
+from . import customers, gateway  # noqa: F401

@@ -1,0 +1,1 @@
+"""Admin for users, customer accounts and their API keys."""
