@@ -1,3 +1,4 @@
+import importlib
 from datetime import datetime
 
 import pytest
@@ -37,3 +38,23 @@ def postgres_only():
     return pytest.mark.skipif(
         connection.vendor != "postgresql", reason="needs PostgreSQL row locks (set DATABASE_URL)"
     )
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database after each test, seed rows included: reload them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or "live_server" in (
+        request.fixturenames
+    )
+    if marker is not None and marker.kwargs.get("transaction"):
+        transactional = True
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    catalog_seed = importlib.import_module("catalog.migrations.0002_reference_data")
+    billing_seed = importlib.import_module("billing.migrations.0002_billing_settings")
+    catalog_seed.load(apps, None)
+    billing_seed.create(apps, None)
