@@ -1,0 +1,63 @@
+import factory
+from django.utils import timezone
+
+from accounts.keys import API_KEY_PREFIX, new_secret
+from accounts.models import Account, ApiKey, User
+from billing.models import Subscription
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"client{n}@example.dz")
+    password = factory.PostGenerationMethodCall("set_password", "motdepasse-solide-123")
+    first_name = "Amina"
+    last_name = "Benali"
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    """An account with its subscription: `plan` (a Plan or None) and `pay_as_you_go`."""
+
+    class Meta:
+        model = Account
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Entreprise {n} SARL")
+    owner = factory.SubFactory(UserFactory)
+    billing_address = "12 rue Didouche Mourad, Alger"
+
+    @factory.post_generation
+    def subscription(obj, create, extracted, plan=None, pay_as_you_go=False, **kwargs):
+        if create:
+            Subscription.objects.create(
+                account=obj,
+                plan=plan,
+                pay_as_you_go=pay_as_you_go,
+                started_at=kwargs.get("started_at") or timezone.now(),
+            )
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """`ApiKeyFactory(account=…)`; the raw secret is on `key.raw` for the test's use."""
+
+    class Meta:
+        model = ApiKey
+
+    account = factory.SubFactory(AccountFactory)
+    name = "Production"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        secret = new_secret(API_KEY_PREFIX)
+        kwargs.setdefault("prefix", secret.prefix)
+        kwargs.setdefault("key_hash", secret.hashed)
+        key = super()._create(model_class, *args, **kwargs)
+        key.raw = secret.raw
+        return key
