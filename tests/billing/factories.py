@@ -1,0 +1,91 @@
+"""Billing factories. Rows are written as they are, without going through the services:
+a UsageEventFactory row does not touch its period's totals (use usage_record_batch for that).
+"""
+
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import factory
+
+from billing.models import BillingPeriod, PeriodFee, UsageEvent
+from billing.periods import Month
+from billing.services.periods import period_get_or_create
+from catalog.models import AIModel
+from tests.accounts.factories import AccountFactory, ApiKeyFactory
+
+ALGIERS = ZoneInfo("Africa/Algiers")
+ZERO = Decimal("0")
+
+
+class BillingPeriodFactory(factory.django.DjangoModelFactory):
+    """`BillingPeriodFactory(account=…, month=date(2026, 11, 1))`: the account's formula credits.
+
+    With a formula, a full-month PeriodFee is created too (as period_get_or_create does);
+    pass `with_fee=False` to skip it.
+    """
+
+    class Meta:
+        model = BillingPeriod
+        django_get_or_create = ("account", "month")
+        skip_postgeneration_save = True
+
+    account = factory.SubFactory(AccountFactory)
+    month = date(2026, 11, 1)
+    plan = factory.LazyAttribute(lambda o: o.account.subscription.plan)
+    included_credits = factory.LazyAttribute(
+        lambda o: o.plan.included_credits if o.plan is not None else ZERO
+    )
+
+    @factory.post_generation
+    def with_fee(obj, create, extracted, **kwargs):
+        if not create or extracted is False or obj.plan_id is None or obj.fees.exists():
+            return
+        month = Month.of(obj.month)
+        PeriodFee.objects.create(
+            period=obj,
+            plan=obj.plan,
+            first_day=month.first_day,
+            days=month.days,
+            amount=obj.plan.monthly_fee,
+        )
+
+
+def _gpt_41():
+    return AIModel.objects.get(slug="gpt-4.1")
+
+
+class UsageEventFactory(factory.django.DjangoModelFactory):
+    """A charged event row. Default: gpt-4.1, 500 in + 1 500 out = 1.625 DZD, all on credits.
+
+    Set `credits`, `overage`, `written_off` to split the cost (cost is their sum); the period
+    is the account's period of `occurred_at` (created when missing), its totals untouched.
+    """
+
+    class Meta:
+        model = UsageEvent
+
+    account = factory.SubFactory(AccountFactory)
+    api_key = factory.SubFactory(ApiKeyFactory, account=factory.SelfAttribute("..account"))
+    model = factory.LazyFunction(_gpt_41)
+    idempotency_key = factory.Sequence(lambda n: f"evt-{n}")
+    fingerprint = factory.LazyAttribute(
+        lambda o: hashlib.sha256(o.idempotency_key.encode()).hexdigest()
+    )
+    input_tokens = 500
+    output_tokens = 1500
+    images = 0
+    occurred_at = datetime(2026, 11, 10, 12, 0, tzinfo=ALGIERS)
+    received_at = factory.SelfAttribute("occurred_at")
+    period = factory.LazyAttribute(
+        lambda o: period_get_or_create(account=o.account, month=Month.of(o.occurred_at))
+    )
+    input_price = Decimal("250")
+    output_price = Decimal("1000")
+    image_price = None
+    credits = Decimal("1.625")
+    overage = ZERO
+    written_off = ZERO
+    cost = factory.LazyAttribute(lambda o: o.credits + o.overage + o.written_off)
+    pay_as_you_go = False
