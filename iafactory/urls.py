@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from iafactory import health
 
 admin.site.site_header = "IAFactory — administration"
 admin.site.site_title = "IAFactory"
@@ -15,6 +17,7 @@ urlpatterns = [
     path("comptes/", include("allauth.urls")),
     path("api/v1/", include("iafactory.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
