@@ -110,6 +110,8 @@ if REDIS_URL:
             "KEY_PREFIX": "iaf",
         }
     }
+elif os.environ.get("CACHE") == "locmem":  # tests without Redis: one process, no files
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     # Shared by the web server and the worker processes of one machine.
     CACHES = {
