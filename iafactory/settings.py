@@ -143,7 +143,9 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+# Failed log-ins turn into a form error; any log-in, sign-up or reset flood gets a 429.
 ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
     "login_failed": "5/5m/ip,5/5m/key",
     "signup": "20/h/ip",
     "reset_password": "20/h/ip,5/h/key",
@@ -163,10 +165,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed, compressed names once `collectstatic` has run (production); plain names
+        # straight from the finders otherwise (`make run`, tests).
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG and (STATIC_ROOT / "staticfiles.json").exists()
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
@@ -228,6 +232,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["iafactory.ratelimit.ApiRateThrottle"],
+    "NUM_PROXIES": 1 if env_bool("BEHIND_PROXY", False) else None,
+}
+# Per gateway token, customer key, or client IP for the public endpoints; "off" disables.
+API_RATE_LIMITS = {
+    "public": os.environ.get("RATE_LIMIT_PUBLIC", "120/m"),
+    "customer": os.environ.get("RATE_LIMIT_CUSTOMER", "600/m"),
+    "gateway": os.environ.get("RATE_LIMIT_GATEWAY", "100000/m"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API IAFactory",

@@ -21,3 +21,5 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+handler429 = "iafactory.errors.too_many_requests"

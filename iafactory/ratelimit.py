@@ -1,0 +1,83 @@
+"""Fixed-window rate limits on atomic cache counters (INCR in Redis when it is configured).
+
+Log-in, sign-up and password reset are limited by django-allauth (ACCOUNT_RATE_LIMITS, with a
+cache lock); this module limits the JSON API, per gateway token, customer key or client IP.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from accounts.keys import hash_secret
+
+_RATE_RE = re.compile(r"^(\d+)/(s|m|h|d)$")
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int
+
+    @classmethod
+    def parse(cls, value: str) -> Rate | None:
+        """ "120/m" → 120 per minute; "off" or "" → no limit."""
+        value = (value or "").strip().lower()
+        if value in {"", "off", "none"}:
+            return None
+        match = _RATE_RE.match(value)
+        if not match:
+            raise ValueError(f"Invalid rate {value!r}: expected e.g. 120/m")
+        return cls(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+def rate_hit(key: str, rate: Rate, now: float | None = None) -> tuple[bool, int]:
+    """Count one hit on `key`; return (allowed, seconds until the window resets)."""
+    now = time.time() if now is None else now
+    window = int(now // rate.period)
+    cache_key = f"rl:{key}:{window}"
+    cache.add(cache_key, 0, timeout=rate.period + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # the window expired between add and incr
+        cache.add(cache_key, 0, timeout=rate.period + 1)
+        count = cache.incr(cache_key)
+    retry_after = max(1, math.ceil((window + 1) * rate.period - now))
+    return count <= rate.limit, retry_after
+
+
+def api_scope(path: str) -> str:
+    if path.startswith("/api/v1/gateway/"):
+        return "gateway"
+    if path.startswith(("/api/v1/account/", "/api/v1/usage/")):
+        return "customer"
+    return "public"
+
+
+class ApiRateThrottle(BaseThrottle):
+    """Per-scope limits from settings.API_RATE_LIMITS; answers 429 with Retry-After."""
+
+    def allow_request(self, request, view) -> bool:
+        scope = getattr(view, "throttle_scope", None) or api_scope(request.path)
+        rate = Rate.parse(settings.API_RATE_LIMITS.get(scope, ""))
+        if rate is None:
+            return True
+        allowed, self._wait = rate_hit(f"{scope}:{self._identity(request)}", rate)
+        return allowed
+
+    def _identity(self, request) -> str:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.lower().startswith("bearer ") and len(header) > 7:
+            # A digest of the credential: the secret itself never reaches the cache.
+            return "cred:" + hash_secret(header[7:].strip())[:24]
+        return "ip:" + (self.get_ident(request) or "unknown")
+
+    def wait(self) -> float | None:
+        return getattr(self, "_wait", None)

@@ -1,0 +1,92 @@
+import threading
+
+import pytest
+
+from iafactory.ratelimit import Rate, rate_hit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rate_strings_parse_and_off_disables():
+    assert Rate.parse("120/m") == Rate(120, 60)
+    assert Rate.parse("5/s") == Rate(5, 1)
+    assert Rate.parse("off") is None
+    with pytest.raises(ValueError, match="expected"):
+        Rate.parse("lots")
+
+
+def test_counter_is_atomic_under_concurrent_hits():
+    # Holds in Redis (INCR) when REDIS_URL is set, and in the in-process cache otherwise.
+    rate = Rate(100, 3600)
+    allowed = []
+    barrier = threading.Barrier(16)
+
+    def hammer():
+        barrier.wait()
+        for _ in range(20):
+            allowed.append(rate_hit("test:atomic", rate, now=1_000_000.0)[0])
+
+    threads = [threading.Thread(target=hammer) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert allowed.count(True) == 100
+    assert len(allowed) == 320
+
+
+def test_retry_after_counts_down_to_the_next_window():
+    rate = Rate(1, 60)
+
+    first = rate_hit("test:window", rate, now=120.0)
+    second = rate_hit("test:window", rate, now=150.5)
+    next_window = rate_hit("test:window", rate, now=180.0)
+
+    assert first == (True, 60)
+    assert second == (False, 30)
+    assert next_window == (True, 60)
+
+
+def test_public_api_answers_429_with_retry_after(client, settings):
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "public": "2/m"}
+
+    statuses = [client.get("/api/schema/").status_code for _ in range(3)]
+    response = client.get("/api/schema/")
+
+    assert statuses[:2] == [200, 200]
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_limits_are_per_credential_not_global(client, settings):
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "public": "1/m"}
+
+    first = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer one")
+    other = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer two")
+    again = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer one")
+
+    assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
+
+
+def test_failed_logins_are_refused_after_five_attempts(client):
+    data = {"login": "personne@example.dz", "password": "mauvais-mot-de-passe"}
+
+    for _ in range(5):
+        client.post("/comptes/login/", data)
+    response = client.post("/comptes/login/", data)
+
+    assert response.status_code == 200
+    assert "Trop de tentatives" in response.content.decode()
+
+
+def test_a_login_flood_gets_429_with_retry_after(client):
+    data = {"login": "personne@example.dz", "password": "mauvais-mot-de-passe"}
+
+    statuses = [client.post("/comptes/login/", data).status_code for _ in range(30)]
+    response = client.post("/comptes/login/", data)
+
+    assert set(statuses) == {200}
+    assert response.status_code == 429
+    assert response["Retry-After"] == "300"
+    assert "Trop de tentatives" in response.content.decode()
