@@ -314,6 +314,8 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField("émise le")
     paid_at = models.DateTimeField("payée le", null=True, blank=True)
     voided_at = models.DateTimeField("annulée le", null=True, blank=True)
+    # Delivery bookkeeping, not invoice content: a resumed close e-mails what a killed one did not.
+    emailed_at = models.DateTimeField("e-mail envoyé le", null=True, blank=True)
     # The customer's and the seller's legal details as they were at issue.
     customer_name = models.CharField("client", max_length=200)
     customer_email = models.EmailField(blank=True)
