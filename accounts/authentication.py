@@ -1,0 +1,122 @@
+"""DRF authentication by bearer secret: customer API keys (iaf_…) and gateway tokens (iafgw_…)."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from .gateway import gateway_token_authenticate
+from .keys import API_KEY_PREFIX, GATEWAY_TOKEN_PREFIX, hash_secret
+from .models import ApiKey, GatewayToken
+
+
+def _bearer(request) -> str | None:
+    header = get_authorization_header(request).split()
+    if not header or header[0].lower() != b"bearer":
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed(
+            "En-tête Authorization invalide : « Bearer <secret> » attendu."
+        )
+    try:
+        return header[1].decode()
+    except UnicodeError:
+        raise exceptions.AuthenticationFailed("Secret invalide.") from None
+
+
+class CustomerKeyAuthentication(BaseAuthentication):
+    """`Authorization: Bearer iaf_…`: request.user is the account owner, request.auth the key."""
+
+    def authenticate(self, request):
+        raw = _bearer(request)
+        # Gateway tokens start with "iaf" too but are never customer keys.
+        if (
+            raw is None
+            or raw.startswith(GATEWAY_TOKEN_PREFIX)
+            or not raw.startswith(API_KEY_PREFIX)
+        ):
+            return None
+        key = (
+            ApiKey.objects.filter(key_hash=hash_secret(raw))
+            .select_related("account__owner")
+            .first()
+        )
+        if key is None:
+            raise exceptions.AuthenticationFailed("Clé API inconnue.")
+        if key.revoked_at is not None:
+            raise exceptions.AuthenticationFailed("Clé API révoquée.")
+        return key.account.owner, key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class GatewayPrincipal:
+    """The gateway as request.user: authenticated, never a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_active = True
+
+    def __init__(self, token: GatewayToken) -> None:
+        self.token = token
+
+    def __str__(self) -> str:
+        return f"passerelle {self.token.name}"
+
+
+class GatewayTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer iafgw_…`: request.auth is the GatewayToken."""
+
+    def authenticate(self, request):
+        raw = _bearer(request)
+        if raw is None:
+            return None
+        token = gateway_token_authenticate(raw=raw)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Jeton de passerelle invalide ou révoqué.")
+        return GatewayPrincipal(token), token
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="gateway"'
+
+
+class IsCustomer(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+class IsGateway(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, GatewayToken)
+
+
+class CustomerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.CustomerKeyAuthentication"
+    name = "cleClient"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "iaf_…",
+            "description": "Clé API client (Espace client → API), envoyée comme "
+            "`Authorization: Bearer iaf_…`.",
+        }
+
+
+class GatewayTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.GatewayTokenAuthentication"
+    name = "jetonPasserelle"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "iafgw_…",
+            "description": "Jeton de la passerelle IAFactory (créé par l'équipe dans l'admin), "
+            "envoyé comme `Authorization: Bearer iafgw_…`.",
+        }

@@ -1,0 +1,154 @@
+"""Reads of usage that the API, the espace client and the admin share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from accounts.models import Account
+
+from .models import BillingPeriod, UsageEvent
+from .money import ZERO
+from .periods import BILLING_TZ, Month
+
+TOTALS = {
+    "calls": Count("pk"),
+    "input_tokens": Sum("input_tokens"),
+    "output_tokens": Sum("output_tokens"),
+    "images": Sum("images"),
+    "cost": Sum("cost"),
+    "credits": Sum("credits"),
+    "overage": Sum("overage"),
+    "written_off": Sum("written_off"),
+}
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=BILLING_TZ)
+
+
+def usage_events(
+    *,
+    account: Account,
+    start: date,
+    end: date,
+    model_slug: str | None = None,
+    key_prefix: str | None = None,
+) -> QuerySet[UsageEvent]:
+    """The account's events from `start` to `end` included (days in Africa/Algiers)."""
+    events = UsageEvent.objects.filter(
+        account=account,
+        occurred_at__gte=_day_start(start),
+        occurred_at__lt=_day_start(end + timedelta(days=1)),
+    )
+    if model_slug:
+        events = events.filter(model__slug=model_slug)
+    if key_prefix:
+        events = events.filter(api_key__prefix=key_prefix)
+    return events
+
+
+def _clean(row: dict) -> dict:
+    for name in ("input_tokens", "output_tokens", "images", "calls"):
+        row[name] = row[name] or 0
+    for name in ("cost", "credits", "overage", "written_off"):
+        row[name] = row[name] if row[name] is not None else ZERO
+    return row
+
+
+def usage_per_day_and_model(events: QuerySet[UsageEvent]) -> list[dict]:
+    """One row per local day and model, oldest first: counts and where the cost went."""
+    rows = (
+        events.order_by()
+        .annotate(day=TruncDate("occurred_at", tzinfo=BILLING_TZ))
+        .values("day", "model__slug")
+        .annotate(**TOTALS)
+        .order_by("day", "model__slug")
+    )
+    return [_clean({**row, "model": row.pop("model__slug")}) for row in rows]
+
+
+def usage_per_model(events: QuerySet[UsageEvent]) -> list[dict]:
+    rows = (
+        events.order_by()
+        .values("model__slug", "model__name", "model__kind")
+        .annotate(**TOTALS)
+        .order_by("-cost", "model__slug")
+    )
+    return [
+        _clean(
+            {
+                **row,
+                "model": row.pop("model__slug"),
+                "name": row.pop("model__name"),
+                "kind": row.pop("model__kind"),
+            }
+        )
+        for row in rows
+    ]
+
+
+def usage_per_key(events: QuerySet[UsageEvent]) -> list[dict]:
+    rows = (
+        events.order_by()
+        .values("api_key__prefix", "api_key__name", "api_key__revoked_at")
+        .annotate(**TOTALS)
+        .order_by("-cost", "api_key__prefix")
+    )
+    return [
+        _clean(
+            {
+                **row,
+                "prefix": row.pop("api_key__prefix"),
+                "name": row.pop("api_key__name"),
+                "revoked_at": row.pop("api_key__revoked_at"),
+            }
+        )
+        for row in rows
+    ]
+
+
+def usage_totals(events: QuerySet[UsageEvent]) -> dict:
+    return _clean(events.order_by().aggregate(**TOTALS))
+
+
+@dataclass(frozen=True)
+class MonthUsage:
+    """A month of one account's usage, for the espace client."""
+
+    month: Month
+    period: BillingPeriod | None
+    per_model: list[dict]
+    per_key: list[dict]
+    per_day: list[dict]
+    totals: dict
+
+
+def month_usage(*, account: Account, month: Month) -> MonthUsage:
+    events = usage_events(account=account, start=month.first_day, end=month.last_day)
+    return MonthUsage(
+        month=month,
+        period=BillingPeriod.objects.filter(account=account, month=month.first_day).first(),
+        per_model=usage_per_model(events),
+        per_key=usage_per_key(events),
+        per_day=usage_per_day_and_model(events),
+        totals=usage_totals(events),
+    )
+
+
+def usage_months(*, account: Account) -> list[Month]:
+    """Months the account has a period for, newest first (the current one always)."""
+    months = {
+        Month.of(day)
+        for day in BillingPeriod.objects.filter(account=account).values_list("month", flat=True)
+    }
+    months.add(Month.current())
+    return sorted(months, reverse=True)
+
+
+def total_cost(rows: list[dict]) -> Decimal:
+    return sum((row["cost"] for row in rows), ZERO)

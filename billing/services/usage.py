@@ -1,0 +1,586 @@
+"""Metering: the gateway's usage events charged exactly once, and its "may this key spend?".
+
+A batch goes through three steps, so that the only work done under a lock is the allocation:
+
+1. Outside any transaction: parse and price every event (one query per table: keys, models,
+   prices, pay-as-you-go history), and make sure every period the batch touches exists
+   (``period_get_or_create`` locks the subscription, so it must not run under period locks).
+2. One short transaction: lock the batch's periods in pk order (``FOR NO KEY UPDATE``), read
+   which idempotency keys the database already holds, allocate each new event's cost to credits,
+   overage or write-off in request order, insert the events in one statement and update each
+   period once. The unique constraint (account, idempotency_key) is what makes an event count
+   once: an insert that collides with a concurrent transaction's row raises IntegrityError and
+   the whole step is retried, and the retry sees that row as already recorded.
+3. After commit: the keys' ``last_used_at`` and the credit alert e-mails.
+
+SQLite has no row locks, but its write transactions are serialised (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.keys import hash_secret
+from accounts.models import Account, ApiKey
+from catalog.models import AIModel
+from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
+
+from ..models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription, UsageEvent
+from ..money import ZERO
+from ..periods import Month
+from .alerts import credit_alerts_check
+from .periods import current_period, period_get_or_create, subscription_get_or_create
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_IDEMPOTENCY_KEY = 200
+# A collision with a concurrent insert, or a deadlock, is retried this many times in all.
+ATTEMPTS = 5
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+@dataclass
+class EventResult:
+    idempotency_key: str | None
+    status: str = REJECTED
+    cost: Decimal | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    results: list[EventResult]
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self.count(ACCEPTED)
+
+    @property
+    def duplicates(self) -> int:
+        return self.count(DUPLICATE)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(REJECTED)
+
+
+@dataclass
+class _Candidate:
+    """A well-formed, priced event waiting for its allocation."""
+
+    index: int
+    key: ApiKey
+    model: AIModel
+    idempotency_key: str
+    fingerprint: str
+    estimate: Estimate
+    occurred_at: datetime
+    pay_as_you_go: bool
+    month: Month
+    period_id: int = 0
+
+
+class _Rejected(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def fingerprint(
+    *,
+    key_hash: str,
+    model_slug: str,
+    input_tokens: int,
+    output_tokens: int,
+    images: int,
+    occurred_at: datetime | None,
+) -> str:
+    """SHA-256 of an event's normalised content; an omitted occurred_at is part of the content."""
+    instant = occurred_at.astimezone(UTC).isoformat() if occurred_at else "-"
+    content = f"{key_hash}|{model_slug}|{input_tokens}|{output_tokens}|{images}|{instant}"
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+class PaygHistory:
+    """Whether pay-as-you-go was on at an instant, from the account's recorded switches.
+
+    Every account starts with it off (account_create), so an instant before the first recorded
+    switch is off; an account with no switch recorded at all follows its subscription.
+    """
+
+    def __init__(self, changes: Sequence[tuple[datetime, bool]], current: bool) -> None:
+        self._instants = [changed_at for changed_at, _ in changes]
+        self._states = [enabled for _, enabled in changes]
+        self._current = current
+
+    def at(self, moment: datetime) -> bool:
+        if not self._instants:
+            return self._current
+        index = bisect.bisect_right(self._instants, moment) - 1
+        return self._states[index] if index >= 0 else False
+
+
+def payg_histories(account_ids: Sequence[int], until: datetime) -> dict[int, PaygHistory]:
+    changes: dict[int, list[tuple[datetime, bool]]] = defaultdict(list)
+    rows = PayAsYouGoChange.objects.filter(
+        account_id__in=account_ids, changed_at__lte=until
+    ).order_by("account_id", "changed_at", "pk")
+    for account_id, changed_at, enabled in rows.values_list("account_id", "changed_at", "enabled"):
+        changes[account_id].append((changed_at, enabled))
+    current = dict(
+        Subscription.objects.filter(account_id__in=account_ids).values_list(
+            "account_id", "pay_as_you_go"
+        )
+    )
+    return {
+        account_id: PaygHistory(changes.get(account_id, ()), current.get(account_id, False))
+        for account_id in account_ids
+    }
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _text(event: dict, name: str) -> str:
+    value = event.get(name)
+    if value is None or value == "":
+        raise _Rejected(f"« {name} » est obligatoire.")
+    if not isinstance(value, str):
+        raise _Rejected(f"« {name} » doit être une chaîne de caractères.")
+    return value
+
+
+def _occurred_at(event: dict, now: datetime) -> datetime | None:
+    value = event.get("occurred_at")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Rejected("« occurred_at » doit être une date ISO 8601 (2026-11-10T12:00:00Z).")
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise _Rejected(f"« occurred_at » n'est pas une date ISO 8601 valide : « {value[:40]} ».")
+    if timezone.is_naive(moment):
+        raise _Rejected("« occurred_at » doit indiquer son fuseau horaire (Z ou +01:00).")
+    if moment > now + CLOCK_SKEW:
+        raise _Rejected("« occurred_at » est dans le futur.")
+    return moment
+
+
+_COUNT_FIELDS = {
+    AIModel.Kind.TEXT: ("input_tokens", "output_tokens"),
+    AIModel.Kind.IMAGE: ("images",),
+}
+
+
+@dataclass
+class _Context:
+    """What the batch's events refer to, loaded once per batch."""
+
+    now: datetime
+    keys: dict[str, ApiKey]  # by hash
+    models: dict[str, AIModel]  # by slug
+    prices: PriceBook
+
+
+def _load_context(events: Sequence[object], now: datetime) -> _Context:
+    raw_keys = set()
+    for event in events:
+        if isinstance(event, dict) and isinstance(event.get("api_key"), str):
+            raw_keys.add(event["api_key"])
+    hashes = [hash_secret(raw) for raw in raw_keys]
+    keys = {
+        key.key_hash: key
+        for key in ApiKey.objects.filter(key_hash__in=hashes).select_related("account")
+    }
+    models = {model.slug: model for model in AIModel.objects.all()}
+    slugs = {event.get("model") for event in events if isinstance(event, dict)}
+    model_ids = [model.pk for slug, model in models.items() if slug in slugs]
+    return _Context(now=now, keys=keys, models=models, prices=PriceBook.for_models(model_ids))
+
+
+def _parse(index: int, event: object, context: _Context) -> _Candidate:
+    if not isinstance(event, dict):
+        raise _Rejected("Un événement doit être un objet JSON.")
+    idempotency_key = _text(event, "idempotency_key")
+    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise _Rejected(f"« idempotency_key » dépasse {MAX_IDEMPOTENCY_KEY} caractères.")
+    raw_key = _text(event, "api_key")
+    key = context.keys.get(hash_secret(raw_key))
+    if key is None:
+        raise _Rejected("Clé API inconnue.")
+    slug = _text(event, "model")
+    model = context.models.get(slug)
+    if model is None:
+        raise _Rejected(f"Modèle inconnu : « {slug[:60]} ».")
+    for name in _COUNT_FIELDS[model.kind]:
+        if event.get(name) is None:
+            kind = "texte" if model.is_text else "image"
+            raise _Rejected(f"« {name} » est obligatoire pour un modèle {kind}.")
+    given_at = _occurred_at(event, context.now)
+    occurred_at = given_at or context.now
+    if key.revoked_at is not None and occurred_at >= key.revoked_at:
+        raise _Rejected("Clé API révoquée.")
+    try:
+        estimate = price_model_usage(
+            model=model,
+            input_tokens=event.get("input_tokens", 0),
+            output_tokens=event.get("output_tokens", 0),
+            images=event.get("images", 0),
+            at=occurred_at,
+            price_book=context.prices,
+        )
+    except PricingError as error:
+        raise _Rejected(error.message) from None
+    return _Candidate(
+        index=index,
+        key=key,
+        model=model,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint(
+            key_hash=key.key_hash,
+            model_slug=model.slug,
+            input_tokens=estimate.input_tokens,
+            output_tokens=estimate.output_tokens,
+            images=estimate.images,
+            occurred_at=given_at,
+        ),
+        estimate=estimate,
+        occurred_at=occurred_at,
+        pay_as_you_go=False,
+        month=Month.of(occurred_at),
+    )
+
+
+# --- the batch -------------------------------------------------------------------------------
+
+
+def usage_record_batch(*, events: Sequence[object], now: datetime | None = None) -> BatchResult:
+    """Record a gateway batch: each event accepted, duplicate or rejected, in request order.
+
+    Not one atomic block: see the module docstring for the three steps and why.
+    """
+    if len(events) > MAX_BATCH:
+        raise BatchTooLarge(f"Au plus {MAX_BATCH} événements par requête.")
+    now = now or timezone.now()
+    results = [EventResult(idempotency_key=_key_of(event)) for event in events]
+    if not events:
+        return BatchResult(results)
+
+    context = _load_context(events, now)
+    candidates: list[_Candidate] = []
+    for index, event in enumerate(events):
+        try:
+            candidate = _parse(index, event, context)
+        except _Rejected as rejection:
+            results[index].error = rejection.message
+            continue
+        candidates.append(candidate)
+    if not candidates:
+        return BatchResult(results)
+
+    _attach_periods(candidates)
+    accounts = sorted({c.key.account_id for c in candidates})
+    histories = payg_histories(accounts, max(c.occurred_at for c in candidates))
+    for candidate in candidates:
+        candidate.pay_as_you_go = histories[candidate.key.account_id].at(candidate.occurred_at)
+
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                _charge(candidates, results, now)
+            break
+        except (IntegrityError, OperationalError) as error:
+            if isinstance(error, OperationalError) and not _is_transient(error):
+                raise
+            if attempt == ATTEMPTS:
+                raise
+            logger.info("usage batch retried after %s (attempt %d)", type(error).__name__, attempt)
+            for candidate in candidates:
+                results[candidate.index] = EventResult(idempotency_key=candidate.idempotency_key)
+
+    used_keys = {c.key.pk for c in candidates if results[c.index].status == ACCEPTED}
+    if used_keys:
+        ApiKey.objects.filter(pk__in=used_keys).update(last_used_at=now)
+    return BatchResult(results)
+
+
+def _key_of(event: object) -> str | None:
+    if isinstance(event, dict) and isinstance(event.get("idempotency_key"), str):
+        return event["idempotency_key"][:MAX_IDEMPOTENCY_KEY]
+    return None
+
+
+def _is_transient(error: OperationalError) -> bool:
+    # Deadlock detected, serialization failure (PostgreSQL).
+    return getattr(error.__cause__, "sqlstate", None) in {"40P01", "40001"}
+
+
+def _attach_periods(candidates: list[_Candidate]) -> None:
+    """Find or create every (account, month) period of the batch, before any lock is taken."""
+    wanted: dict[tuple[int, Month], Account] = {}
+    for candidate in candidates:
+        wanted.setdefault((candidate.key.account_id, candidate.month), candidate.key.account)
+    found = {
+        (account_id, Month.of(month)): pk
+        for pk, account_id, month in BillingPeriod.objects.filter(
+            account_id__in={account_id for account_id, _ in wanted},
+            month__in={month.first_day for _, month in wanted},
+        ).values_list("pk", "account_id", "month")
+    }
+    for (account_id, month), account in wanted.items():
+        if (account_id, month) not in found:
+            found[(account_id, month)] = period_get_or_create(account=account, month=month).pk
+    for candidate in candidates:
+        candidate.period_id = found[(candidate.key.account_id, candidate.month)]
+
+
+@dataclass
+class _Running:
+    """A locked period's totals while its events are allocated."""
+
+    period: BillingPeriod
+    consumed: Decimal
+    overage: Decimal
+    written_off: Decimal
+    changed: bool = False
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.period.included_credits - self.consumed
+
+
+def _charge(candidates: list[_Candidate], results: list[EventResult], now: datetime) -> None:
+    """Step 2, inside one transaction: lock, classify, allocate, insert, update."""
+    period_ids = sorted({c.period_id for c in candidates})
+    periods = {
+        period.pk: _Running(
+            period=period,
+            consumed=period.consumed,
+            overage=period.overage,
+            written_off=period.written_off,
+        )
+        for period in BillingPeriod.objects.select_for_update(no_key=True)
+        .filter(pk__in=period_ids)
+        .order_by("pk")
+    }
+    existing = {
+        (account_id, idempotency_key): (fp, cost)
+        for account_id, idempotency_key, fp, cost in UsageEvent.objects.filter(
+            account_id__in={c.key.account_id for c in candidates},
+            idempotency_key__in={c.idempotency_key for c in candidates},
+        ).values_list("account_id", "idempotency_key", "fingerprint", "cost")
+    }
+    first_in_batch: dict[tuple[int, str], _Candidate] = {}
+    new_rows: list[UsageEvent] = []
+    for candidate in candidates:
+        result = results[candidate.index]
+        claim = (candidate.key.account_id, candidate.idempotency_key)
+        if claim in existing:
+            fp, cost = existing[claim]
+            _same_content(result, fp == candidate.fingerprint, cost)
+            continue
+        first = first_in_batch.get(claim)
+        if first is not None:
+            if first.fingerprint == candidate.fingerprint and results[first.index].status in {
+                ACCEPTED,
+                DUPLICATE,
+            }:
+                _same_content(result, True, results[first.index].cost)
+            elif first.fingerprint == candidate.fingerprint:
+                result.error = results[first.index].error
+            else:
+                _same_content(result, False, None)
+            continue
+        first_in_batch[claim] = candidate
+        running = periods[candidate.period_id]
+        if running.period.status == BillingPeriod.Status.CLOSED:
+            result.error = (
+                f"La période {candidate.month} est clôturée : "
+                "cet événement ne peut plus être facturé."
+            )
+            continue
+        new_rows.append(_allocate(candidate, running, now))
+        result.status = ACCEPTED
+        result.cost = candidate.estimate.cost
+
+    if not new_rows:
+        return
+    # One order for every transaction's inserts, so that two of them never wait on each other
+    # in a cycle over the unique index.
+    new_rows.sort(key=lambda row: (row.account_id, row.idempotency_key))
+    UsageEvent.objects.bulk_create(new_rows)
+    for running in periods.values():
+        if not running.changed:
+            continue
+        # Absolute values read under the row lock: exact Decimals computed here rather than
+        # SQL additions (SQLite would add them as floats).
+        BillingPeriod.objects.filter(pk=running.period.pk).update(
+            consumed=running.consumed,
+            overage=running.overage,
+            written_off=running.written_off,
+        )
+        credit_alerts_check(
+            period=running.period,
+            consumed_before=running.period.consumed,
+            consumed_after=running.consumed,
+        )
+
+
+def _same_content(result: EventResult, same: bool, cost: Decimal | None) -> None:
+    if same:
+        result.status = DUPLICATE
+        result.cost = cost
+    else:
+        result.error = (
+            "Conflit : cette clé d'idempotence a déjà été utilisée pour un autre événement."
+        )
+
+
+def _allocate(candidate: _Candidate, running: _Running, now: datetime) -> UsageEvent:
+    """Credits first; the rest is overage if pay-as-you-go was on at the event, else written off."""
+    cost = candidate.estimate.cost
+    credits = min(cost, max(running.remaining, ZERO))
+    excess = cost - credits
+    overage = excess if candidate.pay_as_you_go else ZERO
+    written_off = excess - overage
+    running.consumed += credits
+    running.overage += overage
+    running.written_off += written_off
+    running.changed = True
+    price = candidate.estimate.price
+    return UsageEvent(
+        account_id=candidate.key.account_id,
+        period_id=candidate.period_id,
+        api_key_id=candidate.key.pk,
+        model_id=candidate.model.pk,
+        idempotency_key=candidate.idempotency_key,
+        fingerprint=candidate.fingerprint,
+        input_tokens=candidate.estimate.input_tokens,
+        output_tokens=candidate.estimate.output_tokens,
+        images=candidate.estimate.images,
+        occurred_at=candidate.occurred_at,
+        received_at=now,
+        input_price=price.input_per_million,
+        output_price=price.output_per_million,
+        image_price=price.per_image,
+        cost=cost,
+        credits=credits,
+        overage=overage,
+        written_off=written_off,
+        pay_as_you_go=candidate.pay_as_you_go,
+    )
+
+
+# --- may this key spend? ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorization:
+    allowed: bool
+    reason: str | None  # unknown_key, revoked_key, no_credits, no_formula
+    message: str
+    remaining_credits: Decimal | None
+    pay_as_you_go: bool | None
+
+
+AUTHORIZATION_MESSAGES = {
+    None: "Appel autorisé.",
+    "unknown_key": "Clé API inconnue.",
+    "revoked_key": "Clé API révoquée.",
+    "no_credits": "Crédits du mois épuisés et pay as you go désactivé.",
+    "no_formula": "Aucune formule et pay as you go désactivé.",
+}
+
+
+def _authorization(
+    reason: str | None, remaining: Decimal | None = None, payg: bool | None = None
+) -> Authorization:
+    return Authorization(
+        allowed=reason is None,
+        reason=reason,
+        message=AUTHORIZATION_MESSAGES[reason],
+        remaining_credits=remaining,
+        pay_as_you_go=payg,
+    )
+
+
+def usage_authorize(*, raw_key: str) -> Authorization:
+    """Yes when the key is active and its account has credits left or pay-as-you-go on."""
+    key = (
+        ApiKey.objects.filter(key_hash=hash_secret(raw_key or ""))
+        .select_related("account__subscription__plan")
+        .first()
+    )
+    if key is None:
+        return _authorization("unknown_key")
+    if key.revoked_at is not None:
+        return _authorization("revoked_key")
+    account = key.account
+    period = current_period(account=account)
+    try:
+        subscription = account.subscription
+    except Subscription.DoesNotExist:
+        subscription = subscription_get_or_create(account=account)
+    remaining = period.remaining
+    payg = subscription.pay_as_you_go
+    if remaining > 0 or payg:
+        return _authorization(None, remaining, payg)
+    no_formula = subscription.plan_id is None and period.included_credits == 0
+    return _authorization("no_formula" if no_formula else "no_credits", remaining, payg)
+
+
+# --- the account's state, for its own API -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountState:
+    plan: str | None
+    pay_as_you_go: bool
+    period: BillingPeriod
+    scheduled: PlanChange | None
+
+    @property
+    def month(self) -> Month:
+        return Month.of(self.period.month)
+
+
+def account_state(*, account: Account) -> AccountState:
+    period = current_period(account=account)
+    subscription = Subscription.objects.select_related("plan").get(account=account)
+    scheduled = (
+        PlanChange.objects.filter(account=account, status=PlanChange.Status.SCHEDULED)
+        .select_related("to_plan")
+        .first()
+    )
+    return AccountState(
+        plan=subscription.plan.slug if subscription.plan else None,
+        pay_as_you_go=subscription.pay_as_you_go,
+        period=period,
+        scheduled=scheduled,
+    )
