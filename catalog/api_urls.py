@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .api import EstimateView, ModelListView, PlanListView
 
 app_name = "catalog_api"
-urlpatterns: list = []
+urlpatterns = [
+    path("models/", ModelListView.as_view(), name="models"),
+    path("plans/", PlanListView.as_view(), name="plans"),
+    path("estimate/", EstimateView.as_view(), name="estimate"),
+]

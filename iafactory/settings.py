@@ -250,6 +250,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a `Kind`: give the catalog's its own stable component name.
+    "ENUM_NAME_OVERRIDES": {"ModelKindEnum": "catalog.models.AIModel.Kind"},
+    "TAGS": [
+        {"name": "Catalogue", "description": "Modèles, prix et formules publics (sans clé)."},
+    ],
 }
 
 # Celery: Redis when configured, otherwise an embedded filesystem broker (one machine).
