@@ -191,6 +191,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "IAFactory <facturation@iafactory.dz>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in e-mails sent outside a request (the monthly close's invoice e-mails).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # HTTPS hardening: on by default whenever DEBUG is off.
 HTTPS = env_bool("HTTPS", not DEBUG)
@@ -284,5 +286,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},  # invoice PDFs: font subsetting chatter
+    },
 }

@@ -1,3 +1,75 @@
-from django.urls import path  # noqa: F401
+"""Espace client: the account's invoices, their detail and their PDF."""
 
-urlpatterns: list = []
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.selectors import account_for_user
+
+from ..models import Invoice
+from ..pdf import invoice_pdf
+from ..services.invoices import amount_in_words, day_label, line_quantity, month_label
+
+PER_PAGE = 24
+
+
+@require_GET
+@login_required
+def invoice_list(request):
+    account = account_for_user(request.user)
+    invoices = Invoice.objects.filter(account=account).order_by("-month", "-sequence")
+    page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/invoice_list.html",
+        {"active": "factures", "page": page, "invoices": page.object_list},
+    )
+
+
+def _own_invoice(request, number: str) -> Invoice:
+    account = account_for_user(request.user)
+    return get_object_or_404(Invoice.objects.filter(account=account), number=number)
+
+
+@require_GET
+@login_required
+def invoice_detail(request, number: str):
+    invoice = _own_invoice(request, number)
+    lines = list(invoice.lines.order_by("position"))
+    for line in lines:
+        line.quantity = line_quantity(line)
+    issued = timezone.localtime(invoice.issued_at).date()
+    return render(
+        request,
+        "billing/invoice_detail.html",
+        {
+            "active": "factures",
+            "invoice": invoice,
+            "lines": lines,
+            "month_label": month_label(invoice.month),
+            "issued_label": f"{day_label(issued)} {month_label(issued)}",
+            "tva_exempt": invoice.tva_rate == 0,
+            "amount_in_words": amount_in_words(invoice.total_ttc),
+        },
+    )
+
+
+@require_GET
+@login_required
+def invoice_pdf_download(request, number: str):
+    invoice = _own_invoice(request, number)
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+urlpatterns = [
+    path("espace-client/factures/", invoice_list, name="invoices"),
+    path("espace-client/factures/<str:number>/", invoice_detail, name="invoice_detail"),
+    path("espace-client/factures/<str:number>/pdf/", invoice_pdf_download, name="invoice_pdf"),
+]

@@ -1,0 +1,224 @@
+"""Invoices after issue: their wording, the owner's e-mail, and the only changes allowed
+(paid, void). Issuing them is the monthly close's job (billing/services/close.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from num2words import num2words
+
+from ..models import BillingSettings, Invoice, InvoiceLine
+from ..periods import Month
+
+logger = logging.getLogger(__name__)
+
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+PAYMENT_TERMS = "Payable à réception de la facture, par virement bancaire."
+NOTIFY_BATCH = 500
+
+
+class InvoiceStateError(ValueError):
+    """The requested change is not allowed from the invoice's current status."""
+
+
+def invoice_number(*, year: int, sequence: int) -> str:
+    return f"FA-{year:04d}-{sequence:06d}"
+
+
+def month_label(month: Month | date) -> str:
+    """« novembre 2026 »."""
+    return f"{MONTHS_FR[month.month - 1]} {month.year}"
+
+
+def day_label(day: date) -> str:
+    return "1er" if day.day == 1 else str(day.day)
+
+
+def fee_line_description(*, plan_name: str, first_day: date, days: int) -> str:
+    """« Formule Standard — 1er au 15 novembre 2026 (15 jours) »."""
+    last_day = first_day + timedelta(days=days - 1)
+    plural = "s" if days > 1 else ""
+    return (
+        f"Formule {plan_name} — {day_label(first_day)} au {day_label(last_day)} "
+        f"{month_label(first_day)} ({days} jour{plural})"
+    )
+
+
+def overage_line_description(*, model_name: str) -> str:
+    return f"Consommation au-delà des crédits — {model_name}"
+
+
+def integer(value: int) -> str:
+    """1 200 000 (no-break spaces between thousands)."""
+    return f"{value:,}".replace(",", "\u00a0")
+
+
+def line_quantity(line: InvoiceLine) -> str:
+    """« 30 jours », « 12 images », or input and output tokens on two lines."""
+    if line.kind == InvoiceLine.Kind.FEE:
+        return f"{line.days} jour{'s' if line.days and line.days > 1 else ''}"
+    if line.images is not None:
+        return f"{integer(line.images)} image{'s' if line.images > 1 else ''}"
+    return (
+        f"{integer(line.input_tokens or 0)} tokens entrée\n"
+        f"{integer(line.output_tokens or 0)} tokens sortie"
+    )
+
+
+def seller_snapshot(billing: BillingSettings) -> dict[str, str]:
+    """The seller's legal details as printed on an invoice issued now."""
+    return {
+        "name": billing.company_name,
+        "address": billing.company_address,
+        "nif": billing.company_nif,
+        "nis": billing.company_nis,
+        "rc": billing.company_rc,
+        "article": billing.company_article,
+        "bank": billing.company_bank,
+        "email": billing.company_email,
+        "payment_terms": PAYMENT_TERMS,
+    }
+
+
+def invoice_url(invoice: Invoice) -> str:
+    path = reverse("billing:invoice_detail", kwargs={"number": invoice.number})
+    return f"{settings.SITE_URL}{path}"
+
+
+def _issued_message(invoice: Invoice) -> EmailMultiAlternatives:
+    context = {
+        "invoice": invoice,
+        "month_label": month_label(invoice.month),
+        "url": invoice_url(invoice),
+        "tva_exempt": invoice.tva_rate == 0,
+    }
+    subject = render_to_string("billing/emails/invoice_issued_subject.txt", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("billing/emails/invoice_issued.txt", context),
+        to=[invoice.customer_email],
+    )
+    message.attach_alternative(
+        render_to_string("billing/emails/invoice_issued.html", context), "text/html"
+    )
+    return message
+
+
+def invoices_issued_notify(*, invoice_ids: Iterable[int]) -> int:
+    """E-mail each owner about a newly issued invoice, once: `emailed_at` marks it sent.
+
+    Locked rows are skipped: another process is sending those right now.
+    """
+    ids = sorted(invoice_ids)
+    sent = 0
+    for start in range(0, len(ids), NOTIFY_BATCH):
+        sent += _notify_batch(ids[start : start + NOTIFY_BATCH])
+    return sent
+
+
+@transaction.atomic
+def _notify_batch(ids: list[int]) -> int:
+    invoices = list(
+        Invoice.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=ids, emailed_at__isnull=True)
+        .exclude(customer_email="")
+        .order_by("pk")
+    )
+    if not invoices:
+        return 0
+    # Sent inside the transaction: if sending fails, emailed_at stays empty and a later run
+    # sends again (at least once rather than never).
+    get_connection().send_messages([_issued_message(invoice) for invoice in invoices])
+    Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(
+        emailed_at=timezone.now()
+    )
+    return len(invoices)
+
+
+def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
+    """Send the issue e-mails a killed close never sent (all months, or one)."""
+    pending = Invoice.objects.filter(emailed_at__isnull=True).exclude(customer_email="")
+    if month is not None:
+        pending = pending.filter(month=month.first_day)
+    sent = 0
+    last_pk = 0
+    while True:
+        ids = list(
+            pending.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:NOTIFY_BATCH]
+        )
+        if not ids:
+            return sent
+        sent += invoices_issued_notify(invoice_ids=ids)
+        last_pk = ids[-1]
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
+    """issued → paid (idempotent on a paid invoice)."""
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if locked.status == Invoice.Status.PAID:
+        return locked
+    if locked.status != Invoice.Status.ISSUED:
+        raise InvoiceStateError(
+            f"La facture {locked.number} est annulée : elle ne peut être payée."
+        )
+    locked.status = Invoice.Status.PAID
+    locked.paid_at = timezone.now()
+    locked.save(update_fields=["status", "paid_at"])
+    logger.info("Facture %s marquée payée", locked.number)
+    return locked
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice) -> Invoice:
+    """issued → void (idempotent on a void invoice). Its number stays used: no gap, no reuse."""
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if locked.status == Invoice.Status.VOID:
+        return locked
+    if locked.status != Invoice.Status.ISSUED:
+        raise InvoiceStateError(
+            f"La facture {locked.number} est payée : elle ne peut être annulée."
+        )
+    locked.status = Invoice.Status.VOID
+    locked.voided_at = timezone.now()
+    locked.save(update_fields=["status", "voided_at"])
+    logger.info("Facture %s annulée", locked.number)
+    return locked
+
+
+def amount_in_words(amount: Decimal) -> str:
+    """« mille cent quatre-vingt-dix dinars algériens et quarante centimes »."""
+    dinars = int(amount)
+    centimes = int((amount - dinars) * 100)
+    words = num2words(dinars, lang="fr")
+    # « un million de dinars », but « un million deux dinars ».
+    if dinars and dinars % 1_000_000 == 0:
+        words += " de"
+    words += " dinar algérien" if dinars < 2 else " dinars algériens"
+    if centimes:
+        words += f" et {num2words(centimes, lang='fr')} centime{'s' if centimes > 1 else ''}"
+    return words

@@ -1,0 +1,31 @@
+"""Celery tasks of the billing app: thin interfaces to the services, safe to run twice."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from .periods import Month
+from .services.close import close_month_default, period_close, periods_close_overdue
+from .services.invoices import invoices_issued_notify_pending
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(**RETRY)
+def period_close_task(month: str | None = None) -> str:
+    """The monthly close (beat: 00:05 on the 1st), by default of the month that just ended."""
+    # The service locks, skips what is already closed, and can run twice safely.
+    target = Month.parse(month) if month else close_month_default()
+    return str(period_close(month=target))
+
+
+@shared_task(**RETRY)
+def billing_housekeeping_task() -> list[str]:
+    """Daily: finish any month left unclosed, send invoice e-mails a killed close did not."""
+    results = [str(result) for result in periods_close_overdue()]
+    invoices_issued_notify_pending()
+    return results
