@@ -1,25 +1,32 @@
+import functools
+
 import factory
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.keys import API_KEY_PREFIX, new_secret
 from accounts.models import Account, ApiKey, User
 from billing.models import Subscription
 
+PASSWORD = "motdepasse-solide-123"
+
+
+@functools.cache
+def _password_hash() -> str:
+    # Hashing is slow on purpose: do it once per test run, not once per user.
+    return make_password(PASSWORD)
+
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A user whose password is PASSWORD."""
+
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"client{n}@example.dz")
-    password = factory.PostGenerationMethodCall("set_password", "motdepasse-solide-123")
+    password = factory.LazyFunction(_password_hash)
     first_name = "Amina"
     last_name = "Benali"
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,69 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.db import transaction
+
+from .services import account_create
+
+NO_PLAN = "aucune"
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up plus the organisation's name: every new user gets an account."""
+
+    organisation = forms.CharField(
+        label="Nom de votre organisation",
+        max_length=200,
+        help_text="Entreprise, administration ou association : il figurera sur vos factures.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    field_order = ["organisation", "email", "password1", "password2"]
+
+    def clean_organisation(self):
+        name = self.cleaned_data["organisation"].strip()
+        if not name:
+            raise forms.ValidationError("Indiquez le nom de votre organisation.")
+        return name
+
+    def save(self, request):
+        with transaction.atomic():
+            user = super().save(request)
+            account_create(owner=user, name=self.cleaned_data["organisation"])
+        return user
+
+
+class PlanChoiceForm(forms.Form):
+    """A formula picked on /espace-client/formule/: a plan slug, or "aucune"."""
+
+    formule = forms.CharField(max_length=50)
+
+    def __init__(self, *args, plans, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plans = {plan.slug: plan for plan in plans}
+
+    def clean_formule(self):
+        slug = self.cleaned_data["formule"]
+        if slug == NO_PLAN:
+            return None
+        if slug not in self.plans:
+            raise forms.ValidationError("Cette formule n'existe pas ou n'est plus proposée.")
+        return self.plans[slug]
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Nom de la clé",
+        max_length=80,
+        help_text="Pour vous y retrouver : « Production », « Serveur de test »…",
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Donnez un nom à la clé.")
+        return name
+
+
+class PaygForm(forms.Form):
+    enabled = forms.TypedChoiceField(
+        choices=[("1", "activé"), ("0", "désactivé")], coerce=lambda value: value == "1"
+    )

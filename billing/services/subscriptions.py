@@ -1,0 +1,346 @@
+"""Formula changes and the pay-as-you-go switch (DESIGN.md "Changing formula").
+
+Every service locks the account's Subscription row, then its current BillingPeriod, in that
+order, so that two requests on one account (or a request and the metering of an event)
+never interleave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, User
+from catalog.models import Plan
+
+from ..models import BillingPeriod, PayAsYouGoChange, PeriodFee, PlanChange, Subscription
+from ..money import ZERO, round_money
+from ..periods import BILLING_TZ, Month, local_date
+from .periods import period_get_or_create, subscription_get_or_create
+
+
+class SubscriptionError(Exception):
+    """A formula change that the rules do not allow; the message is shown to the customer."""
+
+
+@dataclass(frozen=True)
+class FeeLine:
+    plan: Plan
+    first_day: date
+    days: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class UpgradePreview:
+    """What an upgrade made now would do, to the centime."""
+
+    from_plan: Plan | None
+    to_plan: Plan
+    on: date
+    month: Month
+    remaining_days: int
+    credits_added: Decimal
+    included_after: Decimal
+    fee_lines: tuple[FeeLine, ...]  # the month's fee lines after the change
+    fee_now: Decimal  # the new formula's prorated fee for the rest of the month
+
+    @property
+    def days_in_month(self) -> int:
+        return self.month.days
+
+    @property
+    def month_fee_total(self) -> Decimal:
+        return sum((line.amount for line in self.fee_lines), ZERO)
+
+
+def _credits(plan: Plan | None) -> Decimal:
+    return plan.included_credits if plan is not None else ZERO
+
+
+def is_upgrade(*, current: Plan | None, target: Plan | None) -> bool:
+    """More credits than now (or any formula from none) takes effect at once."""
+    if target is None or (current is not None and target.pk == current.pk):
+        return False
+    return target.included_credits > _credits(current)
+
+
+def scheduled_change(*, account: Account) -> PlanChange | None:
+    return (
+        PlanChange.objects.filter(account=account, status=PlanChange.Status.SCHEDULED)
+        .select_related("from_plan", "to_plan")
+        .first()
+    )
+
+
+def _prorate(amount: Decimal, days: int, month_days: int) -> Decimal:
+    return round_money(amount * days / month_days)
+
+
+def _open_fee(period: BillingPeriod) -> PeriodFee | None:
+    return period.fees.select_related("plan").order_by("-first_day").first()
+
+
+def _preview(
+    *, period: BillingPeriod, current: Plan | None, target: Plan, now: datetime
+) -> UpgradePreview:
+    today = local_date(now)
+    month = Month.of(today)
+    remaining = month.remaining_days(today)
+    credits_added = _prorate(target.included_credits - _credits(current), remaining, month.days)
+    lines = []
+    for fee in period.fees.select_related("plan").order_by("first_day"):
+        lines.append(FeeLine(fee.plan, fee.first_day, fee.days, fee.amount))
+    if lines:
+        # The formula held until now stops the day before the change.
+        last = lines.pop()
+        held = (today - last.first_day).days
+        if held > 0:
+            lines.append(
+                FeeLine(
+                    last.plan,
+                    last.first_day,
+                    held,
+                    _prorate(last.plan.monthly_fee, held, month.days),
+                )
+            )
+    fee_now = _prorate(target.monthly_fee, remaining, month.days)
+    lines.append(FeeLine(target, today, remaining, fee_now))
+    return UpgradePreview(
+        from_plan=current,
+        to_plan=target,
+        on=today,
+        month=month,
+        remaining_days=remaining,
+        credits_added=credits_added,
+        included_after=period.included_credits + credits_added,
+        fee_lines=tuple(lines),
+        fee_now=fee_now,
+    )
+
+
+def _lock(*, account: Account) -> tuple[Subscription, BillingPeriod]:
+    """Lock the subscription, then the current period (created if needed, due changes applied)."""
+    subscription_get_or_create(account=account)
+    Subscription.objects.select_for_update(no_key=True).get(account=account)
+    period = period_get_or_create(account=account, month=Month.current())
+    # Re-read: creating the period may just have applied a scheduled downgrade.
+    subscription = Subscription.objects.select_related("plan").get(account=account)
+    period = BillingPeriod.objects.select_for_update(no_key=True).get(pk=period.pk)
+    return subscription, period
+
+
+def upgrade_preview(*, account: Account, plan: Plan) -> UpgradePreview:
+    """The exact credits and fee lines an upgrade to `plan` would give now; changes nothing."""
+    period = period_get_or_create(account=account, month=Month.current())
+    subscription = Subscription.objects.select_related("plan").get(account=account)
+    if not is_upgrade(current=subscription.plan, target=plan):
+        raise SubscriptionError(
+            f"La formule {plan.name} n'est pas supérieure à votre formule actuelle."
+        )
+    return _preview(period=period, current=subscription.plan, target=plan, now=timezone.now())
+
+
+def _cancel_scheduled(*, account: Account) -> PlanChange | None:
+    change = PlanChange.objects.filter(account=account, status=PlanChange.Status.SCHEDULED).first()
+    if change is not None:
+        change.status = PlanChange.Status.CANCELLED
+        change.save(update_fields=["status"])
+    return change
+
+
+@transaction.atomic
+def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None) -> PlanChange:
+    """Switch to a formula with more credits at once: prorated credits now, prorated fee lines.
+
+    A downgrade scheduled before is cancelled: the customer's latest choice wins.
+    """
+    subscription, period = _lock(account=account)
+    current = subscription.plan
+    if not is_upgrade(current=current, target=plan):
+        raise SubscriptionError(
+            f"La formule {plan.name} n'est pas supérieure à votre formule actuelle."
+        )
+    now = timezone.now()
+    preview = _preview(period=period, current=current, target=plan, now=now)
+
+    open_fee = _open_fee(period)
+    if open_fee is not None:
+        held = (preview.on - open_fee.first_day).days
+        if held > 0:
+            open_fee.days = held
+            open_fee.amount = _prorate(open_fee.plan.monthly_fee, held, preview.days_in_month)
+            open_fee.save(update_fields=["days", "amount"])
+        else:
+            open_fee.delete()
+    PeriodFee.objects.create(
+        period=period,
+        plan=plan,
+        first_day=preview.on,
+        days=preview.remaining_days,
+        amount=preview.fee_now,
+    )
+    period.included_credits += preview.credits_added
+    period.save(update_fields=["included_credits"])
+
+    subscription.plan = plan
+    subscription.save(update_fields=["plan"])
+    _cancel_scheduled(account=account)
+    return PlanChange.objects.create(
+        account=account,
+        from_plan=current,
+        to_plan=plan,
+        kind=PlanChange.Kind.START if current is None else PlanChange.Kind.UPGRADE,
+        status=PlanChange.Status.APPLIED,
+        requested_at=now,
+        effective_at=now,
+        credits_added=preview.credits_added,
+        requested_by=by,
+    )
+
+
+@transaction.atomic
+def subscription_schedule_downgrade(
+    *, account: Account, plan: Plan | None, by: User | None = None
+) -> PlanChange:
+    """Schedule a move to fewer (or equal) credits, or to no formula, on the 1st of next month.
+
+    At most one change is scheduled: a new one replaces the previous.
+    """
+    subscription, _period = _lock(account=account)
+    current = subscription.plan
+    if current is None and plan is None:
+        raise SubscriptionError("Vous n'avez déjà aucune formule.")
+    if current is not None and plan is not None and plan.pk == current.pk:
+        raise SubscriptionError(f"La formule {plan.name} est déjà la vôtre.")
+    if is_upgrade(current=current, target=plan):
+        raise SubscriptionError(
+            f"La formule {plan.name} est supérieure à la vôtre : elle s'applique immédiatement."
+        )
+    now = timezone.now()
+    _cancel_scheduled(account=account)
+    return PlanChange.objects.create(
+        account=account,
+        from_plan=current,
+        to_plan=plan,
+        kind=PlanChange.Kind.DOWNGRADE,
+        status=PlanChange.Status.SCHEDULED,
+        requested_at=now,
+        effective_at=Month.of(now).next().starts_at,
+        requested_by=by,
+    )
+
+
+@transaction.atomic
+def subscription_cancel_scheduled(*, account: Account, by: User | None = None) -> PlanChange | None:
+    """Cancel the scheduled downgrade if any; returns it, or None when there was none."""
+    _lock(account=account)
+    return _cancel_scheduled(account=account)
+
+
+@transaction.atomic
+def subscription_change(
+    *, account: Account, plan: Plan | None, by: User | None = None
+) -> PlanChange:
+    """The customer picked `plan` (None: no formula): upgrade now or schedule the downgrade.
+
+    Picking the current formula again while a downgrade is scheduled cancels that downgrade.
+    """
+    subscription, _period = _lock(account=account)
+    current = subscription.plan
+    same = (plan is None and current is None) or (
+        plan is not None and current is not None and plan.pk == current.pk
+    )
+    if same:
+        cancelled = _cancel_scheduled(account=account)
+        if cancelled is None:
+            if plan is None:
+                raise SubscriptionError("Vous n'avez déjà aucune formule.")
+            raise SubscriptionError(f"La formule {plan.name} est déjà la vôtre.")
+        return cancelled
+    if is_upgrade(current=current, target=plan):
+        return subscription_upgrade(account=account, plan=plan, by=by)
+    return subscription_schedule_downgrade(account=account, plan=plan, by=by)
+
+
+@transaction.atomic
+def payg_set(*, account: Account, enabled: bool, by: User | None = None) -> Subscription:
+    """Turn pay-as-you-go on or off at once; every call is recorded with its time."""
+    subscription, _period = _lock(account=account)
+    now = timezone.now()
+    subscription.pay_as_you_go = enabled
+    subscription.pay_as_you_go_changed_at = now
+    subscription.save(update_fields=["pay_as_you_go", "pay_as_you_go_changed_at"])
+    PayAsYouGoChange.objects.create(account=account, enabled=enabled, changed_at=now, changed_by=by)
+    return subscription
+
+
+@transaction.atomic
+def subscription_reset(
+    *,
+    account: Account,
+    plan: Plan | None,
+    pay_as_you_go: bool,
+    since: date,
+    by: User | None = None,
+) -> Subscription:
+    """Put an account in a state as if it had held it since `since` (operators and demos).
+
+    The formula and pay-as-you-go switch are set as of that day: the pay-as-you-go history from
+    that day on is rewritten, a scheduled change is cancelled, and the current period gets the
+    credits and fee of the formula, prorated when `since` falls within this month. Earlier
+    periods are left alone.
+    """
+    now = timezone.now()
+    month = Month.of(now)
+    if since > local_date(now):
+        raise SubscriptionError("La date de début ne peut pas être dans le futur.")
+    since_at = datetime.combine(since, datetime.min.time(), tzinfo=BILLING_TZ)
+
+    subscription_get_or_create(account=account)
+    subscription = Subscription.objects.select_for_update(no_key=True).get(account=account)
+    _cancel_scheduled(account=account)
+    subscription.plan = plan
+    subscription.started_at = since_at
+    subscription.pay_as_you_go = pay_as_you_go
+    subscription.pay_as_you_go_changed_at = since_at
+    subscription.save()
+    PayAsYouGoChange.objects.filter(account=account, changed_at__gte=since_at).delete()
+    PayAsYouGoChange.objects.create(
+        account=account, enabled=pay_as_you_go, changed_at=since_at, changed_by=by
+    )
+
+    period = period_get_or_create(account=account, month=month)
+    period = BillingPeriod.objects.select_for_update(no_key=True).get(pk=period.pk)
+    first_day = max(since, month.first_day)
+    days = month.remaining_days(first_day)
+    credits = _prorate(_credits(plan), days, month.days)
+    period.fees.all().delete()
+    if plan is not None:
+        PeriodFee.objects.create(
+            period=period,
+            plan=plan,
+            first_day=first_day,
+            days=days,
+            amount=_prorate(plan.monthly_fee, days, month.days),
+        )
+        PlanChange.objects.create(
+            account=account,
+            from_plan=None,
+            to_plan=plan,
+            kind=PlanChange.Kind.START,
+            status=PlanChange.Status.APPLIED,
+            requested_at=since_at,
+            effective_at=since_at,
+            credits_added=credits,
+            requested_by=by,
+        )
+    period.plan = plan if first_day == month.first_day else None
+    # Credits never drop below what the period already consumed (a database constraint).
+    period.included_credits = max(credits, period.consumed)
+    period.save(update_fields=["plan", "included_credits"])
+    return subscription
