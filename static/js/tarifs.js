@@ -1,0 +1,28 @@
+// Tarifs calculator: show only the fields that apply to the chosen model's kind.
+// Hidden fieldsets are also disabled so htmx does not send their values.
+// Without this file every field stays visible and the server explains any misuse.
+(function () {
+  function sync(form) {
+    const select = form.querySelector("select[name=model]");
+    const option = select && select.selectedOptions[0];
+    const kind = option ? option.dataset.kind || "" : "";
+    form.querySelectorAll("fieldset[data-kind]").forEach((fieldset) => {
+      const off = kind !== "" && fieldset.dataset.kind !== kind;
+      fieldset.hidden = off;
+      fieldset.disabled = off;
+    });
+  }
+
+  function onModelChange(event) {
+    if (!(event.target instanceof HTMLSelectElement) || event.target.name !== "model") return;
+    const form = event.target.closest("form[data-calculator]");
+    if (form) sync(form);
+  }
+
+  // Capture phase: runs before htmx (listening on the form) collects the values.
+  document.addEventListener("input", onModelChange, true);
+  document.addEventListener("change", onModelChange, true);
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("form[data-calculator]").forEach(sync);
+  });
+})();
