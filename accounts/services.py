@@ -1,7 +1,12 @@
+from datetime import date
+
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
 from billing.services.periods import subscription_get_or_create
+from billing.services.subscriptions import subscription_reset
+from catalog.models import Plan
 
 from .keys import API_KEY_PREFIX, new_secret
 from .models import Account, ApiKey, User
@@ -32,3 +37,47 @@ def api_key_revoke(*, account: Account, key_id: int) -> ApiKey:
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         key.refresh_from_db(fields=["revoked_at"])
     return key
+
+
+@transaction.atomic
+def customer_ensure(*, email: str, name: str, password: str | None = None) -> Account:
+    """A customer whose e-mail is verified, created if missing (operators and demos).
+
+    An existing user keeps their password unless one is given; a new one without a password
+    cannot log in until they reset it.
+    """
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=password)
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=email).update(primary=False)
+    address, _ = EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    if not (address.verified and address.primary):
+        address.verified = address.primary = True
+        address.save(update_fields=["verified", "primary"])
+    account = Account.objects.filter(owner=user).first()
+    if account is None:
+        account = account_create(owner=user, name=name)
+    return account
+
+
+@transaction.atomic
+def demo_customer_setup(
+    *,
+    email: str,
+    plan: Plan | None,
+    pay_as_you_go: bool,
+    since: date,
+    name: str,
+    password: str | None = None,
+) -> tuple[Account, str]:
+    """A verified customer in this state as if held since `since`, and a new API key (raw)."""
+    account = customer_ensure(email=email, name=name, password=password)
+    subscription_reset(account=account, plan=plan, pay_as_you_go=pay_as_you_go, since=since)
+    _key, raw = api_key_create(account=account, name=f"Démo {timezone.localdate():%d/%m/%Y}")
+    return account, raw

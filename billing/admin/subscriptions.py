@@ -1,1 +1,69 @@
-"""Admin for billing subscriptions."""
+"""Admin for subscriptions, formula changes and the pay-as-you-go history: read-only.
+
+Staff change a formula or the pay-as-you-go switch from the customer account's actions, which
+go through billing.services.subscriptions like the espace client does.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ..models import PayAsYouGoChange, PlanChange, Subscription
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _account_link(account):
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    return format_html('<a href="{}">{}</a>', url, account)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["account", "plan", "pay_as_you_go", "pay_as_you_go_changed_at", "started_at"]
+    list_select_related = ["account", "plan"]
+    list_filter = ["plan", "pay_as_you_go"]
+    search_fields = ["account__name", "account__owner__email", "account__nif"]
+    fields = ["account_link", "plan", "pay_as_you_go", "pay_as_you_go_changed_at", "started_at"]
+    readonly_fields = fields
+
+    @admin.display(description="compte client")
+    def account_link(self, subscription):
+        return _account_link(subscription.account)
+
+
+@admin.register(PlanChange)
+class PlanChangeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "requested_at",
+        "account",
+        "kind",
+        "from_plan",
+        "to_plan",
+        "status",
+        "effective_at",
+        "credits_added",
+        "requested_by",
+    ]
+    list_select_related = ["account", "from_plan", "to_plan", "requested_by"]
+    list_filter = ["kind", "status", "to_plan"]
+    search_fields = ["account__name", "account__owner__email"]
+    date_hierarchy = "requested_at"
+
+
+@admin.register(PayAsYouGoChange)
+class PayAsYouGoChangeAdmin(ReadOnlyAdmin):
+    list_display = ["changed_at", "account", "enabled", "changed_by"]
+    list_select_related = ["account", "changed_by"]
+    list_filter = ["enabled"]
+    search_fields = ["account__name", "account__owner__email"]
+    date_hierarchy = "changed_at"

@@ -1,0 +1,70 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.formats import date_format
+
+from accounts.services import demo_customer_setup
+from accounts.templatetags.espace import date_fr, dzd
+from billing.periods import Month
+from billing.services.periods import current_period
+from billing.services.subscriptions import SubscriptionError
+from catalog.models import Plan
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"Date invalide : « {value} » (format attendu AAAA-MM-JJ).") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Crée ou met à jour un client à l'adresse e-mail vérifiée, dans l'état demandé comme "
+        "s'il l'avait depuis --since (par défaut le 1er du mois : crédits du mois complets), "
+        "puis affiche une nouvelle clé API seule sur la dernière ligne."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--email", required=True)
+        parser.add_argument(
+            "--plan", required=True, help="starter, standard, expert (une formule) ou none"
+        )
+        parser.add_argument("--payg", required=True, choices=["on", "off"])
+        parser.add_argument("--since", type=_day, help="AAAA-MM-JJ, au plus aujourd'hui")
+        parser.add_argument("--name", help="raison sociale (à la création du compte)")
+        parser.add_argument("--password", help="mot de passe de connexion au portail")
+
+    def handle(self, *args, **options):
+        plan = None
+        if options["plan"] != "none":
+            plan = Plan.objects.filter(slug=options["plan"]).first()
+            if plan is None:
+                slugs = ", ".join([*Plan.objects.values_list("slug", flat=True), "none"])
+                raise CommandError(f"Formule inconnue : « {options['plan']} » (choix : {slugs}).")
+        since = options["since"] or Month.current().first_day
+        email = options["email"].strip()
+        name = options["name"] or f"Client {email.split('@')[0]}"
+        try:
+            account, raw = demo_customer_setup(
+                email=email,
+                plan=plan,
+                pay_as_you_go=options["payg"] == "on",
+                since=since,
+                name=name,
+                password=options["password"],
+            )
+        except SubscriptionError as error:
+            raise CommandError(str(error)) from None
+        period = current_period(account=account)
+        self.stdout.write(
+            f"Client {account.owner.email} ({account.name}) : "
+            f"{'formule ' + plan.name if plan else 'aucune formule'}, pay as you go "
+            f"{'activé' if options['payg'] == 'on' else 'désactivé'}, depuis le {date_fr(since)}."
+        )
+        self.stdout.write(
+            f"Crédits de {date_format(period.month, 'F Y')} : "
+            f"{dzd(period.included_credits)} inclus, {dzd(period.consumed)} consommés."
+        )
+        self.stdout.write("Nouvelle clé API (affichée une seule fois) :")
+        self.stdout.write(raw)
