@@ -212,14 +212,19 @@ def tarifs_catalog(now: datetime) -> TarifsCatalog:
     ):
         return snapshot
     snapshot = tarifs_catalog_build(now)
-    timeout = CACHE_TIMEOUT
-    if snapshot.valid_until is not None:
-        # Never keep it past the next price change; the validity check above covers clocks
-        # that disagree with the cache server's.
-        seconds = (snapshot.valid_until - now).total_seconds()
-        timeout = max(1, min(timeout, math.ceil(seconds)))
-    cache.set(key, snapshot, timeout)
+    cache.set(key, snapshot, tarifs_catalog_timeout(snapshot, now))
     return snapshot
+
+
+def tarifs_catalog_timeout(snapshot: TarifsCatalog, now: datetime) -> int:
+    """Seconds to cache `snapshot`: never past the next announced price change.
+
+    The validity check on read covers a cache server whose clock disagrees with ours.
+    """
+    if snapshot.valid_until is None:
+        return CACHE_TIMEOUT
+    seconds = math.ceil((snapshot.valid_until - now).total_seconds())
+    return max(1, min(CACHE_TIMEOUT, seconds))
 
 
 def tarifs_catalog_invalidate() -> None:
