@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from accounts.models import Account, ApiKey
 from catalog.models import AIModel, Plan
@@ -336,8 +337,10 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "month"], name="one_invoice_per_month"),
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_number_unique"),
+            # Rounded because SQLite stores decimals as floats: 1566.66 + 297.67 ≠ 1864.33 there.
             models.CheckConstraint(
-                condition=Q(total_ttc=F("total_ht") + F("tva_amount")), name="invoice_ttc_sum"
+                condition=Q(total_ttc=Round(F("total_ht") + F("tva_amount"), 2)),
+                name="invoice_ttc_sum",
             ),
         ]
 
