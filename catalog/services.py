@@ -1,0 +1,295 @@
+"""Price history writes: staff schedule, reschedule or cancel prices, never rewrite the past.
+
+A row whose instant has come is immutable: usage may already have been charged at it.
+A new row may not take effect in the past; an instant a few minutes ago means "now" (a decrease
+applied at once) and is stored as now. A row that makes any component dearer than the price
+customers were told for that instant needs the notice period (BillingSettings.price_notice_days).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import formats, timezone
+
+from .models import AIModel, ModelPrice
+
+# Staff type "now" into a form and submit it a little later.
+NOW_TOLERANCE = timedelta(minutes=5)
+COMPONENTS = ("input_per_million", "output_per_million", "per_image")
+COMPONENT_LABELS = {
+    "input_per_million": "input",
+    "output_per_million": "output",
+    "per_image": "par image",
+}
+IN_EFFECT_MESSAGE = (
+    "Ce prix est déjà en vigueur : il ne peut plus être modifié ni supprimé, car des "
+    "consommations ont pu être facturées à ce prix. Ajoutez un nouveau prix avec une date "
+    "d'effet future."
+)
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """One row of a price history, saved or proposed."""
+
+    pk: int | None
+    effective_at: datetime
+    input_per_million: Decimal | None = None
+    output_per_million: Decimal | None = None
+    per_image: Decimal | None = None
+
+    @classmethod
+    def of(cls, row: ModelPrice) -> PriceRow:
+        return cls(
+            pk=row.pk,
+            effective_at=row.effective_at,
+            input_per_million=row.input_per_million,
+            output_per_million=row.output_per_million,
+            per_image=row.per_image,
+        )
+
+
+def price_history(model: AIModel) -> list[PriceRow]:
+    if model.pk is None:
+        return []
+    return [PriceRow.of(row) for row in ModelPrice.objects.filter(model=model)]
+
+
+def price_in_effect(history: Sequence[PriceRow], at: datetime) -> PriceRow | None:
+    rows = sorted(history, key=lambda row: row.effective_at)
+    index = bisect.bisect_right([row.effective_at for row in rows], at) - 1
+    return rows[index] if index >= 0 else None
+
+
+def notice_days() -> int:
+    from billing.models import BillingSettings  # billing depends on catalog, not the reverse
+
+    return BillingSettings.load().price_notice_days
+
+
+def _money(value: Decimal) -> str:
+    return formats.number_format(value.normalize(), force_grouping=True)
+
+
+def _instant(value: datetime) -> str:
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def price_check_components(
+    *,
+    model: AIModel,
+    input_per_million: Decimal | None = None,
+    output_per_million: Decimal | None = None,
+    per_image: Decimal | None = None,
+) -> None:
+    """Text models take input and output prices, image models a price per image."""
+    prices = {
+        "input_per_million": input_per_million,
+        "output_per_million": output_per_million,
+        "per_image": per_image,
+    }
+    errors: dict[str, list[str]] = {}
+    _check_components(model, prices, errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_components(
+    model: AIModel, prices: dict[str, Decimal | None], errors: dict[str, list[str]]
+) -> None:
+    if model.kind == AIModel.Kind.TEXT:
+        required = ("input_per_million", "output_per_million")
+        missing = {
+            "input_per_million": "Un modèle texte a besoin d'un prix input par million de tokens.",
+            "output_per_million": (
+                "Un modèle texte a besoin d'un prix output par million de tokens."
+            ),
+        }
+        forbidden = {"per_image": "Un modèle texte n'a pas de prix par image : laissez vide."}
+    else:
+        required = ("per_image",)
+        missing = {"per_image": "Un modèle image a besoin d'un prix par image."}
+        message = "Un modèle image est facturé à l'image : laissez les prix par token vides."
+        forbidden = {"input_per_million": message, "output_per_million": message}
+    for field in required:
+        if prices[field] is None:
+            errors.setdefault(field, []).append(missing[field])
+        elif prices[field] < 0:
+            errors.setdefault(field, []).append("Un prix ne peut pas être négatif.")
+    for field, message in forbidden.items():
+        if prices[field] is not None:
+            errors.setdefault(field, []).append(message)
+
+
+def _reference(
+    history: Sequence[PriceRow], others: Sequence[PriceRow], at: datetime
+) -> dict[str, Decimal]:
+    """What customers were told they would pay at `at`: the highest of the announced row
+    (the one being replaced included) and the row that applies once it is replaced."""
+    reference: dict[str, Decimal] = {}
+    for row in (price_in_effect(history, at), price_in_effect(others, at)):
+        if row is None:
+            continue
+        for field in COMPONENTS:
+            value = getattr(row, field)
+            if value is not None and (field not in reference or value > reference[field]):
+                reference[field] = value
+    return reference
+
+
+def price_validate(
+    *,
+    model: AIModel,
+    effective_at: datetime | None,
+    input_per_million: Decimal | None = None,
+    output_per_million: Decimal | None = None,
+    per_image: Decimal | None = None,
+    now: datetime | None = None,
+    replacing: PriceRow | None = None,
+    history: Sequence[PriceRow] | None = None,
+    notice: int | None = None,
+) -> datetime:
+    """Check a new price row (or the new values of `replacing`, a future row) for `model`.
+
+    `history` is the model's price history (default: read from the database); the caller may
+    pass a simulated one to check several changes in a row. Returns the instant the row will
+    take effect (an instant within NOW_TOLERANCE before `now` becomes `now`). Raises
+    ValidationError with a dict of French messages keyed by field.
+    """
+    now = now or timezone.now()
+    prices = {
+        "input_per_million": input_per_million,
+        "output_per_million": output_per_million,
+        "per_image": per_image,
+    }
+    errors: dict[str, list[str]] = {}
+    _check_components(model, prices, errors)
+    if effective_at is None:
+        errors.setdefault("effective_at", []).append("Indiquez la date d'effet du prix.")
+    elif effective_at < now - NOW_TOLERANCE:
+        errors.setdefault("effective_at", []).append(
+            f"Le {_instant(effective_at)} est déjà passé : un prix ne peut pas prendre effet "
+            "dans le passé (des consommations ont déjà été facturées). Choisissez une date "
+            "future, ou maintenant pour une baisse."
+        )
+    if errors:
+        raise ValidationError(errors)
+    effective_at = max(effective_at, now)
+
+    history = list(price_history(model) if history is None else history)
+    others = [row for row in history if replacing is None or row.pk != replacing.pk]
+    if any(row.effective_at == effective_at for row in others):
+        message = f"Ce modèle a déjà un prix qui prend effet le {_instant(effective_at)}."
+        raise ValidationError({"effective_at": [message]})
+
+    reference = _reference(history, others, effective_at)
+    increases = [
+        field
+        for field, value in prices.items()
+        if value is not None and field in reference and value > reference[field]
+    ]
+    notice = notice_days() if notice is None else notice
+    earliest = now + timedelta(days=notice)
+    if increases and effective_at < earliest:
+        details = ", ".join(
+            f"{COMPONENT_LABELS[field]} {_money(reference[field])} → {_money(prices[field])} DZD"
+            for field in increases
+        )
+        raise ValidationError(
+            {
+                "effective_at": [
+                    f"Hausse de prix ({details}) : elle doit être annoncée au moins {notice} "
+                    f"jours à l'avance. Choisissez une date d'effet à partir du "
+                    f"{_instant(earliest)}, ou un prix qui ne dépasse pas le prix en vigueur "
+                    "à cette date."
+                ]
+            }
+        )
+    return effective_at
+
+
+def _lock_model(model: AIModel) -> AIModel:
+    # Serializes the changes of one model's history.
+    return AIModel.objects.select_for_update().get(pk=model.pk)
+
+
+def _ensure_future(price: ModelPrice) -> None:
+    # The real clock, whatever `now` the caller validated with: a row that has come into
+    # effect since may already price usage.
+    if price.effective_at <= timezone.now():
+        raise ValidationError(IN_EFFECT_MESSAGE)
+
+
+@transaction.atomic
+def price_schedule(
+    *,
+    model: AIModel,
+    effective_at: datetime,
+    input_per_million: Decimal | None = None,
+    output_per_million: Decimal | None = None,
+    per_image: Decimal | None = None,
+    now: datetime | None = None,
+) -> ModelPrice:
+    """Add a row to `model`'s price history (see price_validate for the rules)."""
+    model = _lock_model(model)
+    effective_at = price_validate(
+        model=model,
+        effective_at=effective_at,
+        input_per_million=input_per_million,
+        output_per_million=output_per_million,
+        per_image=per_image,
+        now=now,
+    )
+    return ModelPrice.objects.create(
+        model=model,
+        effective_at=effective_at,
+        input_per_million=input_per_million,
+        output_per_million=output_per_million,
+        per_image=per_image,
+    )
+
+
+@transaction.atomic
+def price_reschedule(
+    *,
+    price: ModelPrice,
+    effective_at: datetime,
+    input_per_million: Decimal | None = None,
+    output_per_million: Decimal | None = None,
+    per_image: Decimal | None = None,
+    now: datetime | None = None,
+) -> ModelPrice:
+    """Change an announced row that is not in effect yet."""
+    model = _lock_model(price.model)
+    price = ModelPrice.objects.select_for_update().get(pk=price.pk)
+    _ensure_future(price)
+    price.effective_at = price_validate(
+        model=model,
+        effective_at=effective_at,
+        input_per_million=input_per_million,
+        output_per_million=output_per_million,
+        per_image=per_image,
+        now=now,
+        replacing=PriceRow.of(price),
+    )
+    price.input_per_million = input_per_million
+    price.output_per_million = output_per_million
+    price.per_image = per_image
+    price.save()
+    return price
+
+
+@transaction.atomic
+def price_cancel(*, price: ModelPrice) -> None:
+    """Withdraw an announced row that is not in effect yet."""
+    _lock_model(price.model)
+    price = ModelPrice.objects.select_for_update().get(pk=price.pk)
+    _ensure_future(price)
+    price.delete()

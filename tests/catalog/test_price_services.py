@@ -1,0 +1,387 @@
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from billing.models import BillingSettings
+from catalog.models import AIModel, ModelPrice
+from catalog.services import (
+    price_cancel,
+    price_check_components,
+    price_reschedule,
+    price_schedule,
+)
+
+from .factories import AIModelFactory, TextPriceFactory
+
+pytestmark = pytest.mark.django_db
+ALGIERS = ZoneInfo("Africa/Algiers")
+
+
+@pytest.fixture
+def now(freeze):
+    return freeze("2026-11-16 10:00 +01:00")
+
+
+@pytest.fixture
+def gpt():
+    return AIModel.objects.get(slug="gpt-4.1")  # 250 / 1000 since 2026-01-01
+
+
+@pytest.fixture
+def flux():
+    return AIModel.objects.get(slug="flux-schnell")  # 8 per image since 2026-01-01
+
+
+def prices_of(model):
+    return [
+        (row.effective_at, row.input_per_million, row.output_per_million, row.per_image)
+        for row in ModelPrice.objects.filter(model=model)
+    ]
+
+
+def messages(error: ValidationError, field: str) -> str:
+    return " ".join(error.message_dict[field])
+
+
+def test_an_increase_with_the_full_notice_is_scheduled(now, gpt):
+    price = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=30),
+        input_per_million=Decimal("300"),
+        output_per_million=Decimal("1000"),
+    )
+
+    assert (price.effective_at, price.input_per_million, price.output_per_million) == (
+        datetime(2026, 12, 16, 10, 0, tzinfo=ALGIERS),
+        Decimal("300"),
+        Decimal("1000"),
+    )
+    assert price.per_image is None
+
+
+def test_an_increase_one_minute_short_of_the_notice_is_refused(now, gpt):
+    with pytest.raises(ValidationError) as error:
+        price_schedule(
+            model=gpt,
+            effective_at=now + timedelta(days=30) - timedelta(minutes=1),
+            input_per_million=Decimal("250"),
+            output_per_million=Decimal("1000.0001"),
+        )
+
+    text = messages(error.value, "effective_at")
+    assert "Hausse de prix (output 1\xa0000 → 1\xa0000,0001 DZD)" in text
+    assert "au moins 30 jours à l'avance" in text
+    assert "16 décembre 2026 10:00" in text
+    assert len(prices_of(gpt)) == 1
+
+
+def test_the_notice_comes_from_billing_settings(now, gpt):
+    BillingSettings.objects.filter(pk=1).update(price_notice_days=7)
+
+    price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=7),
+        input_per_million=Decimal("260"),
+        output_per_million=Decimal("1000"),
+    )
+    with pytest.raises(ValidationError) as error:
+        price_schedule(
+            model=gpt,
+            effective_at=now + timedelta(days=6),
+            input_per_million=Decimal("255"),
+            output_per_million=Decimal("1000"),
+        )
+
+    assert "au moins 7 jours" in messages(error.value, "effective_at")
+
+
+def test_a_decrease_applies_at_once(now, gpt):
+    price = price_schedule(
+        model=gpt,
+        effective_at=now,
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+
+    assert price.effective_at == now
+
+
+def test_an_instant_a_few_minutes_ago_means_now(now, gpt):
+    price = price_schedule(
+        model=gpt,
+        effective_at=now - timedelta(minutes=4),
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+
+    assert price.effective_at == now  # never back-dated under usage already charged
+
+
+def test_a_back_dated_row_is_refused(now, gpt):
+    with pytest.raises(ValidationError) as error:
+        price_schedule(
+            model=gpt,
+            effective_at=now - timedelta(minutes=6),
+            input_per_million=Decimal("200"),
+            output_per_million=Decimal("900"),
+        )
+
+    assert "est déjà passé" in messages(error.value, "effective_at")
+    assert "16 novembre 2026 09:54" in messages(error.value, "effective_at")
+    assert len(prices_of(gpt)) == 1
+
+
+def test_one_dearer_component_makes_an_increase(now, gpt):
+    with pytest.raises(ValidationError) as error:
+        price_schedule(
+            model=gpt,
+            effective_at=now + timedelta(days=1),
+            input_per_million=Decimal("100"),
+            output_per_million=Decimal("1100"),
+        )
+
+    assert "(output 1\xa0000 → 1\xa0100 DZD)" in messages(error.value, "effective_at")
+
+
+def test_an_image_increase_needs_notice_too(now, flux):
+    with pytest.raises(ValidationError) as error:
+        price_schedule(model=flux, effective_at=now, per_image=Decimal("8.5"))
+
+    assert "(par image 8 → 8,5 DZD)" in messages(error.value, "effective_at")
+
+
+def test_the_same_price_again_is_not_an_increase(now, flux):
+    price = price_schedule(model=flux, effective_at=now, per_image=Decimal("8.0000"))
+
+    assert price.per_image == Decimal("8")
+
+
+def test_an_increase_is_compared_with_the_price_announced_for_that_instant(now, gpt):
+    TextPriceFactory(
+        model=gpt,
+        effective_at=now + timedelta(days=10),
+        input_per_million=Decimal("100"),
+        output_per_million=Decimal("500"),
+    )
+
+    with pytest.raises(ValidationError) as error:
+        # Cheaper than today, dearer than the decrease announced for the 26th.
+        price_schedule(
+            model=gpt,
+            effective_at=now + timedelta(days=20),
+            input_per_million=Decimal("200"),
+            output_per_million=Decimal("500"),
+        )
+
+    assert "(input 100 → 200 DZD)" in messages(error.value, "effective_at")
+
+
+def test_two_rows_at_the_same_instant_are_refused(now, gpt):
+    at = now + timedelta(days=40)
+    price_schedule(
+        model=gpt, effective_at=at, input_per_million=Decimal("1"), output_per_million=Decimal("1")
+    )
+
+    with pytest.raises(ValidationError) as error:
+        price_schedule(
+            model=gpt,
+            effective_at=at,
+            input_per_million=Decimal("2"),
+            output_per_million=Decimal("2"),
+        )
+
+    assert "a déjà un prix qui prend effet le 26 décembre 2026 10:00" in messages(
+        error.value, "effective_at"
+    )
+
+
+def test_the_first_price_of_a_new_model_needs_no_notice(now):
+    model = AIModelFactory(slug="new-model")
+
+    price = price_schedule(
+        model=model,
+        effective_at=now,
+        input_per_million=Decimal("10"),
+        output_per_million=Decimal("20"),
+    )
+
+    assert price.effective_at == now
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "field", "text"),
+    [
+        ("text", {"output_per_million": Decimal("1")}, "input_per_million", "prix input"),
+        ("text", {"input_per_million": Decimal("1")}, "output_per_million", "prix output"),
+        (
+            "text",
+            {"input_per_million": 1, "output_per_million": 1, "per_image": Decimal("3")},
+            "per_image",
+            "pas de prix par image",
+        ),
+        (
+            "text",
+            {"input_per_million": Decimal("-1"), "output_per_million": Decimal("1")},
+            "input_per_million",
+            "négatif",
+        ),
+        ("image", {}, "per_image", "a besoin d'un prix par image"),
+        ("image", {"per_image": Decimal("-0.0001")}, "per_image", "négatif"),
+        (
+            "image",
+            {"per_image": Decimal("1"), "input_per_million": Decimal("1")},
+            "input_per_million",
+            "facturé à l'image",
+        ),
+    ],
+)
+def test_components_must_match_the_model_kind(kind, values, field, text):
+    model = AIModelFactory(kind=kind)
+
+    with pytest.raises(ValidationError) as error:
+        price_check_components(model=model, **values)
+
+    assert text in messages(error.value, field)
+
+
+def test_components_are_checked_when_scheduling(now, flux):
+    with pytest.raises(ValidationError) as error:
+        price_schedule(
+            model=flux,
+            effective_at=now + timedelta(days=60),
+            input_per_million=Decimal("1"),
+            output_per_million=Decimal("1"),
+        )
+
+    assert set(error.value.message_dict) == {"per_image", "input_per_million", "output_per_million"}
+
+
+def test_an_announced_row_can_be_rescheduled(now, gpt):
+    announced = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=40),
+        input_per_million=Decimal("300"),
+        output_per_million=Decimal("1200"),
+    )
+
+    price_reschedule(
+        price=announced,
+        effective_at=now + timedelta(days=50),
+        input_per_million=Decimal("310"),
+        output_per_million=Decimal("1200"),
+    )
+
+    assert prices_of(gpt)[-1] == (
+        datetime(2027, 1, 5, 10, 0, tzinfo=ALGIERS),
+        Decimal("310"),
+        Decimal("1200"),
+        None,
+    )
+
+
+def test_an_announced_increase_can_be_lowered_once_inside_the_notice(now, freeze, gpt):
+    announced = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=40),
+        input_per_million=Decimal("300"),
+        output_per_million=Decimal("1200"),
+    )
+    freeze("2026-12-16 10:00 +01:00")  # ten days before it takes effect
+
+    price_reschedule(
+        price=announced,
+        effective_at=announced.effective_at,
+        input_per_million=Decimal("280"),
+        output_per_million=Decimal("1200"),
+    )
+    with pytest.raises(ValidationError) as error:
+        price_reschedule(
+            price=announced,
+            effective_at=announced.effective_at,
+            input_per_million=Decimal("320"),
+            output_per_million=Decimal("1200"),
+        )
+
+    assert "(input 280 → 320 DZD)" in messages(error.value, "effective_at")
+    assert prices_of(gpt)[-1][1] == Decimal("280")
+
+
+def test_a_mistyped_announced_decrease_can_be_corrected(now, gpt):
+    typo = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=2),
+        input_per_million=Decimal("20"),
+        output_per_million=Decimal("900"),
+    )
+
+    price_reschedule(
+        price=typo,
+        effective_at=typo.effective_at,
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+
+    assert prices_of(gpt)[-1][1] == Decimal("200")
+
+
+def test_an_announced_row_cannot_be_moved_into_the_past(now, gpt):
+    announced = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=2),
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+
+    with pytest.raises(ValidationError) as error:
+        price_reschedule(
+            price=announced,
+            effective_at=now - timedelta(days=1),
+            input_per_million=Decimal("200"),
+            output_per_million=Decimal("900"),
+        )
+
+    assert "est déjà passé" in messages(error.value, "effective_at")
+
+
+def test_an_announced_row_can_be_cancelled(now, gpt):
+    announced = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=40),
+        input_per_million=Decimal("300"),
+        output_per_million=Decimal("1200"),
+    )
+
+    price_cancel(price=announced)
+
+    assert len(prices_of(gpt)) == 1
+
+
+def test_a_row_in_effect_can_be_neither_changed_nor_cancelled(now, freeze, gpt):
+    announced = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(days=1),
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+    in_force = ModelPrice.objects.get(model=gpt, effective_at__lt=now)
+    freeze("2026-11-17 10:00 +01:00")  # the announced row has just come into effect
+
+    for row in (in_force, announced):
+        with pytest.raises(ValidationError) as error:
+            price_reschedule(
+                price=row,
+                effective_at=now + timedelta(days=60),
+                input_per_million=Decimal("1"),
+                output_per_million=Decimal("1"),
+            )
+        assert "déjà en vigueur" in error.value.messages[0]
+        with pytest.raises(ValidationError):
+            price_cancel(price=row)
+
+    assert prices_of(gpt) == [
+        (datetime(2026, 1, 1, tzinfo=ALGIERS), Decimal("250"), Decimal("1000"), None),
+        (datetime(2026, 11, 17, 10, 0, tzinfo=ALGIERS), Decimal("200"), Decimal("900"), None),
+    ]
