@@ -242,8 +242,10 @@ class UsageEvent(models.Model):
             models.UniqueConstraint(
                 fields=["account", "idempotency_key"], name="usage_idempotency_per_account"
             ),
+            # Rounded to the ledger's 10 places because SQLite adds decimals as floats;
+            # on PostgreSQL the columns have that scale, so it is still exact equality.
             models.CheckConstraint(
-                condition=Q(cost=F("credits") + F("overage") + F("written_off"))
+                condition=Q(cost=Round(F("credits") + F("overage") + F("written_off"), 10))
                 & Q(credits__gte=0)
                 & Q(overage__gte=0)
                 & Q(written_off__gte=0)
