@@ -1,9 +1,12 @@
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
 
 from billing.models import BillingSettings
 from catalog.models import AIModel, ModelPrice
@@ -13,6 +16,7 @@ from catalog.services import (
     price_reschedule,
     price_schedule,
 )
+from tests.conftest import postgres_only
 
 from .factories import AIModelFactory, TextPriceFactory
 
@@ -385,3 +389,36 @@ def test_a_row_in_effect_can_be_neither_changed_nor_cancelled(now, freeze, gpt):
         (datetime(2026, 1, 1, tzinfo=ALGIERS), Decimal("250"), Decimal("1000"), None),
         (datetime(2026, 11, 17, 10, 0, tzinfo=ALGIERS), Decimal("200"), Decimal("900"), None),
     ]
+
+
+@postgres_only()
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_schedules_of_one_model_are_serialized():
+    gpt = AIModel.objects.get(slug="gpt-4.1")
+    at = timezone.now() + timedelta(days=60)
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def schedule(input_price: str) -> None:
+        try:
+            barrier.wait()
+            price_schedule(
+                model=gpt,
+                effective_at=at,
+                input_per_million=Decimal(input_price),
+                output_per_million=Decimal("1000"),
+            )
+            outcomes.append("saved")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=schedule, args=(str(300 + n),)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["refused", "refused", "refused", "saved"]
+    assert ModelPrice.objects.filter(model=gpt, effective_at=at).count() == 1
