@@ -219,7 +219,11 @@ def _load_context(events: Sequence[object], now: datetime) -> _Context:
         for key in ApiKey.objects.filter(key_hash__in=hashes).select_related("account")
     }
     models = {model.slug: model for model in AIModel.objects.all()}
-    slugs = {event.get("model") for event in events if isinstance(event, dict)}
+    slugs = {
+        event["model"]
+        for event in events
+        if isinstance(event, dict) and isinstance(event.get("model"), str)
+    }
     model_ids = [model.pk for slug, model in models.items() if slug in slugs]
     return _Context(now=now, keys=keys, models=models, prices=PriceBook.for_models(model_ids))
 
@@ -316,7 +320,7 @@ def usage_record_batch(*, events: Sequence[object], now: datetime | None = None)
                 _charge(candidates, results, now)
             break
         except (IntegrityError, OperationalError) as error:
-            if isinstance(error, OperationalError) and not _is_transient(error):
+            if not _is_transient(error):
                 raise
             if attempt == ATTEMPTS:
                 raise
@@ -336,9 +340,12 @@ def _key_of(event: object) -> str | None:
     return None
 
 
-def _is_transient(error: OperationalError) -> bool:
-    # Deadlock detected, serialization failure (PostgreSQL).
-    return getattr(error.__cause__, "sqlstate", None) in {"40P01", "40001"}
+def _is_transient(error: Exception) -> bool:
+    """A collision on the idempotency constraint, a deadlock or a serialization failure."""
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in {"23505", "40P01", "40001"}
+    return isinstance(error, IntegrityError) and "UNIQUE" in str(error)
 
 
 def _attach_periods(candidates: list[_Candidate]) -> None:
@@ -389,13 +396,7 @@ def _charge(candidates: list[_Candidate], results: list[EventResult], now: datet
         .filter(pk__in=period_ids)
         .order_by("pk")
     }
-    existing = {
-        (account_id, idempotency_key): (fp, cost)
-        for account_id, idempotency_key, fp, cost in UsageEvent.objects.filter(
-            account_id__in={c.key.account_id for c in candidates},
-            idempotency_key__in={c.idempotency_key for c in candidates},
-        ).values_list("account_id", "idempotency_key", "fingerprint", "cost")
-    }
+    existing = _recorded(candidates)
     first_in_batch: dict[tuple[int, str], _Candidate] = {}
     new_rows: list[UsageEvent] = []
     for candidate in candidates:
@@ -450,6 +451,15 @@ def _charge(candidates: list[_Candidate], results: list[EventResult], now: datet
             consumed_before=running.period.consumed,
             consumed_after=running.consumed,
         )
+
+
+def _recorded(candidates: list[_Candidate]) -> dict[tuple[int, str], tuple[str, Decimal]]:
+    """Fingerprint and cost of the batch's idempotency keys already in the database."""
+    rows = UsageEvent.objects.filter(
+        account_id__in={c.key.account_id for c in candidates},
+        idempotency_key__in={c.idempotency_key for c in candidates},
+    ).values_list("account_id", "idempotency_key", "fingerprint", "cost")
+    return {(account_id, key): (fp, cost) for account_id, key, fp, cost in rows}
 
 
 def _same_content(result: EventResult, same: bool, cost: Decimal | None) -> None:

@@ -7,6 +7,7 @@ from django.core import mail
 
 from accounts.models import ApiKey
 from billing.models import BillingPeriod, CreditAlert, PayAsYouGoChange, UsageEvent
+from billing.services import usage as usage_service
 from billing.services.usage import usage_record_batch
 from catalog.models import AIModel, ModelPrice
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
@@ -340,3 +341,27 @@ def test_no_alert_without_included_credits(freeze, django_capture_on_commit_call
 
     assert mail.outbox == []
     assert CreditAlert.objects.count() == 0
+
+
+def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(
+    freeze, monkeypatch
+):
+    # As if another request committed the same event between our read and our insert.
+    freeze(NOW)
+    key = customer(credits="500")
+    usage_record_batch(events=[image_event(key, "a")])
+    real = usage_service._recorded
+    calls = []
+
+    def stale_then_real(candidates):
+        calls.append(1)
+        return {} if len(calls) == 1 else real(candidates)
+
+    monkeypatch.setattr(usage_service, "_recorded", stale_then_real)
+
+    batch = usage_record_batch(events=[image_event(key, "b"), image_event(key, "a")])
+
+    assert len(calls) == 2
+    assert [r.status for r in batch.results] == ["accepted", "duplicate"]
+    assert UsageEvent.objects.count() == 2
+    assert totals(period_of(key)) == (Decimal("16"), 0, 0)
