@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from billing.models import PlanChange
@@ -182,6 +183,8 @@ class AccountAdmin(admin.ModelAdmin):
         if formset.model is not ApiKey:
             super().save_formset(request, form, formset, change)
             return
+        # Keys are never edited here: the only change is a revocation, through the service.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for key_form in formset.forms:
             key = key_form.instance
             if key_form.cleaned_data.get("revoke") and key.is_active:
@@ -219,7 +222,7 @@ class AccountAdmin(admin.ModelAdmin):
         period = current_period(account=account)
         return format_html(
             "{} : inclus {} · consommés {} · restants {} · dépassement {} · non facturé {}",
-            f"{period.month:%m/%Y}",
+            date_format(period.month, "F Y"),
             dzd(period.included_credits),
             dzd(period.consumed),
             dzd(period.remaining),

@@ -1,0 +1,147 @@
+"""create_demo_customer and demo_setup (run by `make run`)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import CommandError, call_command
+
+from accounts.keys import hash_secret
+from accounts.models import Account, ApiKey, User
+from billing.models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription
+from billing.services.periods import current_period
+
+pytestmark = pytest.mark.django_db
+
+ALGIERS = ZoneInfo("Africa/Algiers")
+
+
+def run(*args) -> list[str]:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip().splitlines()
+
+
+def fees(period):
+    return [(f.plan.slug, f.first_day, f.days, f.amount) for f in period.fees.order_by("first_day")]
+
+
+def test_creates_a_verified_customer_with_full_credits_and_prints_a_key(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+
+    lines = run(
+        "create_demo_customer", "--email", "demo@client.dz", "--plan", "standard", "--payg", "on"
+    )
+
+    raw = lines[-1]
+    key = ApiKey.objects.get(key_hash=hash_secret(raw))
+    account = key.account
+    assert raw.startswith("iaf_")
+    assert " " not in raw
+    assert account.owner.email == "demo@client.dz"
+    address = EmailAddress.objects.get(user=account.owner)
+    assert (address.email, address.verified, address.primary) == ("demo@client.dz", True, True)
+    subscription = Subscription.objects.get(account=account)
+    first = datetime(2026, 11, 1, tzinfo=ALGIERS)
+    assert (subscription.plan.slug, subscription.pay_as_you_go) == ("standard", True)
+    assert subscription.started_at == first
+    assert list(
+        PayAsYouGoChange.objects.filter(account=account).values_list("enabled", "changed_at")
+    ) == [(True, first)]
+    period = current_period(account=account)
+    assert period.included_credits == Decimal("1000.00")
+    assert fees(period) == [("standard", date(2026, 11, 1), 30, Decimal("1000.00"))]
+
+
+def test_since_an_earlier_month_also_gives_full_credits_this_month(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+
+    lines = run(
+        "create_demo_customer",
+        *("--email", "a@client.dz", "--plan", "expert", "--payg", "off", "--since", "2026-06-01"),
+    )
+
+    account = ApiKey.objects.get(key_hash=hash_secret(lines[-1])).account
+    assert current_period(account=account).included_credits == Decimal("2500.00")
+    assert Subscription.objects.get(account=account).started_at == datetime(
+        2026, 6, 1, tzinfo=ALGIERS
+    )
+
+
+def test_since_a_day_of_this_month_prorates_as_if_started_that_day(freeze):
+    freeze("2026-11-20 10:00 +01:00")
+
+    run(
+        "create_demo_customer",
+        *("--email", "a@client.dz", "--plan", "starter", "--payg", "off", "--since", "2026-11-16"),
+    )
+
+    account = Account.objects.get(owner__email="a@client.dz")
+    period = current_period(account=account)
+    assert period.included_credits == Decimal("250.00")  # 500 × 15 / 30
+    assert fees(period) == [("starter", date(2026, 11, 16), 15, Decimal("250.00"))]
+
+
+def test_running_again_updates_the_same_customer(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+    run("create_demo_customer", "--email", "a@client.dz", "--plan", "expert", "--payg", "on")
+    account = Account.objects.get(owner__email="a@client.dz")
+    BillingPeriod.objects.filter(account=account).update(consumed=Decimal("700"))
+
+    run("create_demo_customer", "--email", "A@client.dz", "--plan", "none", "--payg", "off")
+
+    assert User.objects.filter(email__iexact="a@client.dz").count() == 1
+    subscription = Subscription.objects.get(account=account)
+    assert (subscription.plan, subscription.pay_as_you_go) == (None, False)
+    period = current_period(account=account)
+    assert period.included_credits == Decimal("700")  # never below what was consumed
+    assert fees(period) == []
+    assert ApiKey.objects.filter(account=account).count() == 2
+    assert not PlanChange.objects.filter(account=account, status="scheduled").exists()
+    assert list(
+        PayAsYouGoChange.objects.filter(account=account).values_list("enabled", flat=True)
+    ) == [False]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--plan", "gold", "--payg", "on"], "Formule inconnue : « gold »"),
+        (["--plan", "starter", "--payg", "on", "--since", "2026-13-01"], "Date invalide"),
+        (["--plan", "starter", "--payg", "on", "--since", "2026-12-01"], "dans le futur"),
+    ],
+)
+def test_bad_arguments_are_refused(freeze, args, message):
+    freeze("2026-11-16 10:00 +01:00")
+
+    with pytest.raises(CommandError, match=message):
+        run("create_demo_customer", "--email", "a@client.dz", *args)
+
+    assert not Account.objects.exists()
+
+
+def test_demo_setup_creates_the_logins_once(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+
+    first = run("demo_setup")
+    second = run("demo_setup")
+
+    admin = User.objects.get(email="admin@iafactory.dz")
+    assert admin.is_superuser
+    assert admin.is_staff
+    password = next(line for line in first if "admin@iafactory.dz · mot de passe" in line).split()[
+        -1
+    ]
+    assert admin.check_password(password)
+    demo = Account.objects.get(owner__email="demo@iafactory.dz")
+    assert demo.owner.check_password("demo-iafactory")
+    assert Subscription.objects.get(account=demo).plan.slug == "standard"
+    assert Subscription.objects.get(account=demo).pay_as_you_go is False
+    assert "  e-mail demo@iafactory.dz · mot de passe demo-iafactory" in first
+    assert "  e-mail demo@iafactory.dz (déjà créé) · mot de passe demo-iafactory" in second
+    assert not any(password in line for line in second)
+    assert ApiKey.objects.filter(account=demo).count() == 1
+    assert User.objects.count() == 2
