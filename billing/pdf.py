@@ -17,6 +17,7 @@ from fpdf.fonts import FontFace
 from .models import Invoice
 from .services.invoices import amount_in_words, day_label, line_quantity, month_label
 
+COMPRESS = True  # tests turn it off to read the text of a Helvetica PDF
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
@@ -87,6 +88,7 @@ class InvoicePDF(FPDF):
         self.set_title(f"Facture {invoice.number}")
         self.set_author(invoice.seller.get("name", ""))
         self.set_creator("IAFactory")
+        self.set_compression(COMPRESS)
         self.alias_nb_pages()
 
     def normalize_text(self, text: str) -> str:

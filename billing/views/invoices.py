@@ -5,14 +5,13 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import account_for_user
 
 from ..models import Invoice
 from ..pdf import invoice_pdf
-from ..services.invoices import amount_in_words, day_label, line_quantity, month_label
+from ..services.invoices import amount_in_words, line_quantity, month_label
 
 PER_PAGE = 24
 
@@ -42,7 +41,6 @@ def invoice_detail(request, number: str):
     lines = list(invoice.lines.order_by("position"))
     for line in lines:
         line.quantity = line_quantity(line)
-    issued = timezone.localtime(invoice.issued_at).date()
     return render(
         request,
         "billing/invoice_detail.html",
@@ -51,7 +49,6 @@ def invoice_detail(request, number: str):
             "invoice": invoice,
             "lines": lines,
             "month_label": month_label(invoice.month),
-            "issued_label": f"{day_label(issued)} {month_label(issued)}",
             "tva_exempt": invoice.tva_rate == 0,
             "amount_in_words": amount_in_words(invoice.total_ttc),
         },

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import factory
 
-from billing.models import BillingPeriod, PeriodFee, UsageEvent
+from billing.models import BillingPeriod, Invoice, InvoiceLine, PeriodFee, UsageEvent
 from billing.periods import Month
+from billing.services.invoices import fee_line_description
 from billing.services.periods import period_get_or_create
 from catalog.models import AIModel
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
@@ -89,3 +90,63 @@ class UsageEventFactory(factory.django.DjangoModelFactory):
     written_off = ZERO
     cost = factory.LazyAttribute(lambda o: o.credits + o.overage + o.written_off)
     pay_as_you_go = False
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """An issued invoice written directly (in the product only the close issues them).
+
+    Default: November 2026, one Standard fee line of `total_ht` (1 000.00), TVA 19 %.
+    `lines=[{...InvoiceLine fields}]` replaces the line (keep `total_ht` their sum).
+    """
+
+    class Meta:
+        model = Invoice
+        skip_postgeneration_save = True
+
+    period = factory.SubFactory(BillingPeriodFactory)
+    account = factory.SelfAttribute("period.account")
+    month = factory.SelfAttribute("period.month")
+    year = 2026
+    sequence = factory.Sequence(lambda n: n + 1)
+    number = factory.LazyAttribute(lambda o: f"FA-{o.year}-{o.sequence:06d}")
+    issued_at = datetime(2026, 12, 1, 0, 5, tzinfo=ALGIERS)
+    customer_name = factory.SelfAttribute("account.name")
+    customer_email = factory.SelfAttribute("account.owner.email")
+    customer_address = factory.SelfAttribute("account.billing_address")
+    seller = factory.LazyFunction(
+        lambda: {
+            "name": "IAFactory SARL",
+            "address": "Alger, Algérie",
+            "nif": "001916099012345",
+            "nis": "",
+            "rc": "16/00-1234567 B 19",
+            "article": "",
+            "bank": "RIB : 002 00012 1234567890 12",
+            "email": "facturation@iafactory.dz",
+            "payment_terms": "Payable à réception de la facture, par virement bancaire.",
+        }
+    )
+    total_ht = Decimal("1000.00")
+    tva_rate = Decimal("19.00")
+    tva_amount = factory.LazyAttribute(
+        lambda o: (o.total_ht * o.tva_rate / 100).quantize(Decimal("0.01"))
+    )
+    total_ttc = factory.LazyAttribute(lambda o: o.total_ht + o.tva_amount)
+
+    @factory.post_generation
+    def lines(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        month = Month.of(obj.month)
+        lines = extracted or [
+            {
+                "kind": InvoiceLine.Kind.FEE,
+                "description": fee_line_description(
+                    plan_name="Standard", first_day=month.first_day, days=month.days
+                ),
+                "days": month.days,
+                "amount": obj.total_ht,
+            }
+        ]
+        for position, line in enumerate(lines, start=1):
+            InvoiceLine.objects.create(invoice=obj, position=position, **line)
