@@ -60,6 +60,13 @@ class PlanAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     ordering = ("order", "included_credits")
 
+    # The slug is the formula's public identifier (API, commands): fixed once created.
+    def get_readonly_fields(self, request, obj=None):
+        return ("slug",) if obj is not None else ()
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else self.prepopulated_fields
+
 
 class ModelPriceForm(forms.ModelForm):
     class Meta:
@@ -279,7 +286,7 @@ class FaqEntryForm(forms.ModelForm):
         fields = ("question", "answer", "order", "is_published")
         help_texts = {
             "answer": (
-                "Texte simple : une ligne vide sépare les paragraphes, une ligne commençant par "
+                "Texte simple : chaque ligne est un paragraphe, une ligne commençant par "
                 "« - » est une puce. Espaces réservés remplis par la page Tarifs : {taux_tva} "
                 "(taux de TVA des paramètres de facturation), {preavis_jours} (préavis d'une "
                 "hausse de prix, en jours), {lien_documentation} (lien vers la page "

@@ -407,11 +407,21 @@ def test_plans_order_and_activity_are_edited_from_the_list(staff):
     ]
 
 
-def test_plan_form_prepopulates_the_slug_from_the_name(staff):
-    response = staff.get(reverse("admin:catalog_plan_add"))
+def test_plan_form_prepopulates_the_slug_then_keeps_it(staff):
+    starter = Plan.objects.get(slug="starter")
 
-    assert response.status_code == 200
-    assert response.context["adminform"].prepopulated_fields[0]["field"].name == "slug"
+    add = staff.get(reverse("admin:catalog_plan_add"))
+    change = staff.get(reverse("admin:catalog_plan_change", args=[starter.pk]))
+
+    assert add.context["adminform"].prepopulated_fields[0]["field"].name == "slug"
+    assert "slug" not in change.context["adminform"].form.fields
+    assert "included_credits" in change.context["adminform"].form.fields
+
+
+def test_plan_search_finds_by_name(staff):
+    response = staff.get(reverse("admin:catalog_plan_changelist"), {"q": "expe"})
+
+    assert [plan.slug for plan in response.context["cl"].result_list] == ["expert"]
 
 
 def test_faq_answer_help_names_the_placeholders(staff):
