@@ -22,6 +22,15 @@
   // Capture phase: runs before htmx (listening on the form) collects the values.
   document.addEventListener("input", onModelChange, true);
   document.addEventListener("change", onModelChange, true);
+  // After an htmx update, mark the fields whose error slot now holds a message.
+  document.addEventListener("htmx:afterSettle", () => {
+    document.querySelectorAll("form[data-calculator] .field-error").forEach((slot) => {
+      const field = document.getElementById(slot.id.replace(/-error$/, ""));
+      if (!field) return;
+      if (slot.textContent.trim()) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    });
+  });
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("form[data-calculator]").forEach(sync);
   });

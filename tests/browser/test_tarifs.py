@@ -47,6 +47,13 @@ def test_bad_input_message_appears_next_to_the_field(page):
         "Le nombre de tokens en sortie ne peut pas être négatif."
     )
     expect(page.locator("#calcul-resultat")).to_contain_text("Calcul impossible")
+    expect(page.locator("#calc-output_tokens")).to_have_attribute("aria-invalid", "true")
+
+    page.fill("#calc-output_tokens", "3")
+
+    expect(page.get_by_test_id("cout")).to_have_text("0,003")
+    expect(page.locator("#calc-output_tokens-error")).to_be_empty()
+    expect(page.locator("#calc-output_tokens")).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_calculator_works_without_javascript(browser, live_server):

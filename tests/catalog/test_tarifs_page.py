@@ -13,6 +13,7 @@ from billing.models import BillingSettings
 from catalog import selectors
 from catalog.models import AIModel, FaqEntry, ModelPrice, Plan
 from catalog.templatetags.catalog_format import amount, date_fr, faq_answer_html
+from tests.accounts.factories import UserFactory
 
 from .factories import FaqEntryFactory, ImagePriceFactory, TextPriceFactory
 from .pagetext import announced, block, content, price_now, row_cells, text
@@ -72,6 +73,17 @@ def test_each_formula_shows_fee_credits_description_and_signup(
         f"{description} Créer un compte avec la formule {name}"
     )
     assert f'href="{reverse("account_signup")}"' in card
+
+
+def test_signed_in_customer_is_offered_to_choose_the_formula(client, today):
+    client.force_login(UserFactory())
+
+    page = tarifs(client)
+
+    card = block(page, r'<li class="plan-card" data-plan="standard">')
+    assert text(card).endswith("Choisir cette formule : Standard")
+    assert 'href="/espace-client/formule/"' in card
+    assert reverse("account_signup") not in block(page, r'<ul class="plans"')
 
 
 @pytest.mark.parametrize(("slug", "input_price", "output_price"), SEED_TEXT_MODELS)
