@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.keys import hash_secret
 from accounts.models import Account, ApiKey
-from catalog.models import AIModel
+from catalog.models import AIModel, ModelPrice
 from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
 
 from ..models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription, UsageEvent
@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_IDEMPOTENCY_KEY = 200
+# last_used_at is informative: rewriting a hot key's row on every batch would serialise them.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 # A collision with a concurrent insert, or a deadlock, is retried this many times in all.
 ATTEMPTS = 5
 
@@ -100,7 +102,6 @@ class _Candidate:
     occurred_at: datetime
     pay_as_you_go: bool
     month: Month
-    period_id: int = 0
 
 
 class _Rejected(Exception):
@@ -143,18 +144,16 @@ class PaygHistory:
         return self._states[index] if index >= 0 else False
 
 
-def payg_histories(account_ids: Sequence[int], until: datetime) -> dict[int, PaygHistory]:
+def payg_histories(
+    account_ids: Sequence[int], until: datetime, current: dict[int, bool]
+) -> dict[int, PaygHistory]:
+    """Each account's switches up to `until`; `current` is its subscription's state now."""
     changes: dict[int, list[tuple[datetime, bool]]] = defaultdict(list)
     rows = PayAsYouGoChange.objects.filter(
         account_id__in=account_ids, changed_at__lte=until
     ).order_by("account_id", "changed_at", "pk")
     for account_id, changed_at, enabled in rows.values_list("account_id", "changed_at", "enabled"):
         changes[account_id].append((changed_at, enabled))
-    current = dict(
-        Subscription.objects.filter(account_id__in=account_ids).values_list(
-            "account_id", "pay_as_you_go"
-        )
-    )
     return {
         account_id: PaygHistory(changes.get(account_id, ()), current.get(account_id, False))
         for account_id in account_ids
@@ -203,29 +202,30 @@ class _Context:
     """What the batch's events refer to, loaded once per batch."""
 
     now: datetime
-    keys: dict[str, ApiKey]  # by hash
-    models: dict[str, AIModel]  # by slug
+    keys: dict[str, ApiKey | None]  # by raw secret
+    models: dict[str, AIModel]  # by slug, the models the batch names
     prices: PriceBook
 
 
 def _load_context(events: Sequence[object], now: datetime) -> _Context:
-    raw_keys = set()
+    raw_keys: set[str] = set()
+    slugs: set[str] = set()
     for event in events:
-        if isinstance(event, dict) and isinstance(event.get("api_key"), str):
-            raw_keys.add(event["api_key"])
-    hashes = [hash_secret(raw) for raw in raw_keys]
-    keys = {
-        key.key_hash: key
-        for key in ApiKey.objects.filter(key_hash__in=hashes).select_related("account")
-    }
-    models = {model.slug: model for model in AIModel.objects.all()}
-    slugs = {
-        event["model"]
-        for event in events
-        if isinstance(event, dict) and isinstance(event.get("model"), str)
-    }
-    model_ids = [model.pk for slug, model in models.items() if slug in slugs]
-    return _Context(now=now, keys=keys, models=models, prices=PriceBook.for_models(model_ids))
+        if isinstance(event, dict):
+            if isinstance(event.get("api_key"), str):
+                raw_keys.add(event["api_key"])
+            if isinstance(event.get("model"), str):
+                slugs.add(event["model"])
+    hashes = {hash_secret(raw): raw for raw in raw_keys}
+    keys: dict[str, ApiKey | None] = dict.fromkeys(raw_keys)
+    for key in ApiKey.objects.filter(key_hash__in=list(hashes)).select_related(
+        "account__subscription"
+    ):
+        keys[hashes[key.key_hash]] = key
+    # A model without any price cannot be charged: it is as unknown as a wrong name.
+    rows = list(ModelPrice.objects.filter(model__slug__in=list(slugs)).select_related("model"))
+    models = {row.model.slug: row.model for row in rows}
+    return _Context(now=now, keys=keys, models=models, prices=PriceBook(rows))
 
 
 def _parse(index: int, event: object, context: _Context) -> _Candidate:
@@ -235,7 +235,7 @@ def _parse(index: int, event: object, context: _Context) -> _Candidate:
     if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise _Rejected(f"« idempotency_key » dépasse {MAX_IDEMPOTENCY_KEY} caractères.")
     raw_key = _text(event, "api_key")
-    key = context.keys.get(hash_secret(raw_key))
+    key = context.keys.get(raw_key)
     if key is None:
         raise _Rejected("Clé API inconnue.")
     slug = _text(event, "model")
@@ -308,30 +308,55 @@ def usage_record_batch(*, events: Sequence[object], now: datetime | None = None)
     if not candidates:
         return BatchResult(results)
 
-    _attach_periods(candidates)
-    accounts = sorted({c.key.account_id for c in candidates})
-    histories = payg_histories(accounts, max(c.occurred_at for c in candidates))
+    accounts = {c.key.account_id: c.key.account for c in candidates}
+    histories = payg_histories(
+        sorted(accounts),
+        max(c.occurred_at for c in candidates),
+        {pk: _subscription_payg(account) for pk, account in accounts.items()},
+    )
     for candidate in candidates:
         candidate.pay_as_you_go = histories[candidate.key.account_id].at(candidate.occurred_at)
 
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = 0
+    while True:
         try:
             with transaction.atomic():
-                _charge(candidates, results, now)
-            break
+                missing = _charge(candidates, results, now)
         except (IntegrityError, OperationalError) as error:
-            if not _is_transient(error):
-                raise
-            if attempt == ATTEMPTS:
+            attempt += 1
+            if not _is_transient(error) or attempt == ATTEMPTS:
                 raise
             logger.info("usage batch retried after %s (attempt %d)", type(error).__name__, attempt)
             for candidate in candidates:
                 results[candidate.index] = EventResult(idempotency_key=candidate.idempotency_key)
+            continue
+        if not missing:
+            break
+        # Created outside the period locks: period_get_or_create locks the subscription.
+        for account_id, month in missing:
+            period_get_or_create(account=accounts[account_id], month=month)
 
-    used_keys = {c.key.pk for c in candidates if results[c.index].status == ACCEPTED}
-    if used_keys:
-        ApiKey.objects.filter(pk__in=used_keys).update(last_used_at=now)
+    _keys_mark_used(candidates, results, now)
     return BatchResult(results)
+
+
+def _subscription_payg(account: Account) -> bool:
+    try:
+        return account.subscription.pay_as_you_go
+    except Subscription.DoesNotExist:
+        return False
+
+
+def _keys_mark_used(candidates: list[_Candidate], results: list[EventResult], now: datetime):
+    """last_used_at of the keys that were used, at most once a minute per key (a hot row)."""
+    stale = {
+        c.key.pk
+        for c in candidates
+        if results[c.index].status == ACCEPTED
+        and (c.key.last_used_at is None or now - c.key.last_used_at >= LAST_USED_RESOLUTION)
+    }
+    if stale:
+        ApiKey.objects.filter(pk__in=stale).update(last_used_at=now)
 
 
 def _key_of(event: object) -> str | None:
@@ -346,25 +371,6 @@ def _is_transient(error: Exception) -> bool:
     if sqlstate is not None:
         return sqlstate in {"23505", "40P01", "40001"}
     return isinstance(error, IntegrityError) and "UNIQUE" in str(error)
-
-
-def _attach_periods(candidates: list[_Candidate]) -> None:
-    """Find or create every (account, month) period of the batch, before any lock is taken."""
-    wanted: dict[tuple[int, Month], Account] = {}
-    for candidate in candidates:
-        wanted.setdefault((candidate.key.account_id, candidate.month), candidate.key.account)
-    found = {
-        (account_id, Month.of(month)): pk
-        for pk, account_id, month in BillingPeriod.objects.filter(
-            account_id__in={account_id for account_id, _ in wanted},
-            month__in={month.first_day for _, month in wanted},
-        ).values_list("pk", "account_id", "month")
-    }
-    for (account_id, month), account in wanted.items():
-        if (account_id, month) not in found:
-            found[(account_id, month)] = period_get_or_create(account=account, month=month).pk
-    for candidate in candidates:
-        candidate.period_id = found[(candidate.key.account_id, candidate.month)]
 
 
 @dataclass
@@ -382,23 +388,36 @@ class _Running:
         return self.period.included_credits - self.consumed
 
 
-def _charge(candidates: list[_Candidate], results: list[EventResult], now: datetime) -> None:
-    """Step 2, inside one transaction: lock, classify, allocate, insert, update."""
-    period_ids = sorted({c.period_id for c in candidates})
-    periods = {
-        period.pk: _Running(
+def _charge(
+    candidates: list[_Candidate], results: list[EventResult], now: datetime
+) -> set[tuple[int, Month]]:
+    """Step 2, inside one transaction: lock, classify, allocate, insert, update.
+
+    Returns the (account, month) periods that do not exist yet, having written nothing.
+    """
+    wanted = {(c.key.account_id, c.month) for c in candidates}
+    locked = (
+        BillingPeriod.objects.select_for_update(no_key=True)
+        .filter(
+            account_id__in={account_id for account_id, _ in wanted},
+            month__in={month.first_day for _, month in wanted},
+        )
+        .order_by("pk")
+    )
+    periods: dict[tuple[int, Month], _Running] = {}
+    for period in locked:
+        periods[(period.account_id, Month.of(period.month))] = _Running(
             period=period,
             consumed=period.consumed,
             overage=period.overage,
             written_off=period.written_off,
         )
-        for period in BillingPeriod.objects.select_for_update(no_key=True)
-        .filter(pk__in=period_ids)
-        .order_by("pk")
-    }
+    missing = wanted - periods.keys()
+    if missing:
+        return missing
     existing = _recorded(candidates)
     first_in_batch: dict[tuple[int, str], _Candidate] = {}
-    new_rows: list[UsageEvent] = []
+    new_rows: list[tuple] = []
     for candidate in candidates:
         result = results[candidate.index]
         claim = (candidate.key.account_id, candidate.idempotency_key)
@@ -419,7 +438,7 @@ def _charge(candidates: list[_Candidate], results: list[EventResult], now: datet
                 _same_content(result, False, None)
             continue
         first_in_batch[claim] = candidate
-        running = periods[candidate.period_id]
+        running = periods[(candidate.key.account_id, candidate.month)]
         if running.period.status == BillingPeriod.Status.CLOSED:
             result.error = (
                 f"La période {candidate.month} est clôturée : "
@@ -431,11 +450,11 @@ def _charge(candidates: list[_Candidate], results: list[EventResult], now: datet
         result.cost = candidate.estimate.cost
 
     if not new_rows:
-        return
+        return set()
     # One order for every transaction's inserts, so that two of them never wait on each other
     # in a cycle over the unique index.
-    new_rows.sort(key=lambda row: (row.account_id, row.idempotency_key))
-    UsageEvent.objects.bulk_create(new_rows)
+    new_rows.sort(key=lambda row: (row[0], row[4]))
+    _insert_events(new_rows)
     for running in periods.values():
         if not running.changed:
             continue
@@ -451,15 +470,33 @@ def _charge(candidates: list[_Candidate], results: list[EventResult], now: datet
             consumed_before=running.period.consumed,
             consumed_after=running.consumed,
         )
+    return set()
 
 
 def _recorded(candidates: list[_Candidate]) -> dict[tuple[int, str], tuple[str, Decimal]]:
     """Fingerprint and cost of the batch's idempotency keys already in the database."""
-    rows = UsageEvent.objects.filter(
-        account_id__in={c.key.account_id for c in candidates},
-        idempotency_key__in={c.idempotency_key for c in candidates},
-    ).values_list("account_id", "idempotency_key", "fingerprint", "cost")
-    return {(account_id, key): (fp, cost) for account_id, key, fp, cost in rows}
+    pairs = {(c.key.account_id, c.idempotency_key) for c in candidates}
+    if connection.vendor == "postgresql":
+        # Exact (account, key) pairs as two arrays: one bound parameter each, not 2 000.
+        accounts, keys = zip(*pairs, strict=True)
+        rows = UsageEvent.objects.raw(
+            f"SELECT id, account_id, idempotency_key, fingerprint, cost "  # noqa: S608
+            f"FROM {UsageEvent._meta.db_table} "
+            "WHERE (account_id, idempotency_key) IN "
+            "(SELECT * FROM unnest(%s::bigint[], %s::varchar[]))",
+            [list(accounts), list(keys)],
+        )
+        found = ((r.account_id, r.idempotency_key, r.fingerprint, r.cost) for r in rows)
+    else:
+        found = UsageEvent.objects.filter(
+            account_id__in={account for account, _ in pairs},
+            idempotency_key__in={key for _, key in pairs},
+        ).values_list("account_id", "idempotency_key", "fingerprint", "cost")
+    return {
+        (account_id, key): (fp, cost)
+        for account_id, key, fp, cost in found
+        if (account_id, key) in pairs
+    }
 
 
 def _same_content(result: EventResult, same: bool, cost: Decimal | None) -> None:
@@ -472,8 +509,11 @@ def _same_content(result: EventResult, same: bool, cost: Decimal | None) -> None
         )
 
 
-def _allocate(candidate: _Candidate, running: _Running, now: datetime) -> UsageEvent:
-    """Credits first; the rest is overage if pay-as-you-go was on at the event, else written off."""
+def _allocate(candidate: _Candidate, running: _Running, now: datetime) -> tuple:
+    """Credits first; the rest is overage if pay-as-you-go was on at the event, else written off.
+
+    Returns the event's row, in the order of EVENT_COLUMNS.
+    """
     cost = candidate.estimate.cost
     credits = min(cost, max(running.remaining, ZERO))
     excess = cost - credits
@@ -484,27 +524,91 @@ def _allocate(candidate: _Candidate, running: _Running, now: datetime) -> UsageE
     running.written_off += written_off
     running.changed = True
     price = candidate.estimate.price
-    return UsageEvent(
-        account_id=candidate.key.account_id,
-        period_id=candidate.period_id,
-        api_key_id=candidate.key.pk,
-        model_id=candidate.model.pk,
-        idempotency_key=candidate.idempotency_key,
-        fingerprint=candidate.fingerprint,
-        input_tokens=candidate.estimate.input_tokens,
-        output_tokens=candidate.estimate.output_tokens,
-        images=candidate.estimate.images,
-        occurred_at=candidate.occurred_at,
-        received_at=now,
-        input_price=price.input_per_million,
-        output_price=price.output_per_million,
-        image_price=price.per_image,
-        cost=cost,
-        credits=credits,
-        overage=overage,
-        written_off=written_off,
-        pay_as_you_go=candidate.pay_as_you_go,
+    return (
+        candidate.key.account_id,
+        running.period.pk,
+        candidate.key.pk,
+        candidate.model.pk,
+        candidate.idempotency_key,
+        candidate.fingerprint,
+        candidate.estimate.input_tokens,
+        candidate.estimate.output_tokens,
+        candidate.estimate.images,
+        candidate.occurred_at,
+        now,
+        price.input_per_million,
+        price.output_per_million,
+        price.per_image,
+        cost,
+        credits,
+        overage,
+        written_off,
+        candidate.pay_as_you_go,
     )
+
+
+EVENT_COLUMNS = (
+    "account",
+    "period",
+    "api_key",
+    "model",
+    "idempotency_key",
+    "fingerprint",
+    "input_tokens",
+    "output_tokens",
+    "images",
+    "occurred_at",
+    "received_at",
+    "input_price",
+    "output_price",
+    "image_price",
+    "cost",
+    "credits",
+    "overage",
+    "written_off",
+    "pay_as_you_go",
+)
+_DATETIMES = (EVENT_COLUMNS.index("occurred_at"), EVENT_COLUMNS.index("received_at"))
+# Rows per INSERT statement: within SQLite's 32 766 bound variables.
+_INSERT_CHUNK = 1000
+
+
+def _insert_events(rows: list[tuple]) -> None:
+    """Insert the rows in one statement (COPY on PostgreSQL, a multi-row INSERT elsewhere).
+
+    bulk_create's per-field preparation costs more than the database itself for a batch of
+    1 000; the values here are already what the columns hold (exact Decimals, ints, aware
+    datetimes). A collision on the unique constraint raises IntegrityError all the same.
+    """
+    quote = connection.ops.quote_name
+    meta = UsageEvent._meta
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(meta.get_field(name).column) for name in EVENT_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # SQLite stores datetimes naive, in UTC: the backend adapts them.
+        adapt = connection.ops.adapt_datetimefield_value
+        placeholder = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[start : start + _INSERT_CHUNK]
+            params: list = []
+            for row in chunk:
+                values = list(row)
+                for index in _DATETIMES:
+                    values[index] = adapt(values[index])
+                params.extend(values)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 (no input in it)
+                + ", ".join([placeholder] * len(chunk)),
+                params,
+            )
 
 
 # --- may this key spend? ---------------------------------------------------------------------

@@ -1,0 +1,430 @@
+"""Usage metering throughput: events/s through the real HTTP endpoint (gunicorn + PostgreSQL).
+
+Beside it, in the same run and against the same database: a raw-SQL baseline (psycopg doing the
+same lock + insert + update, no HTTP, no rules) and a bare DRF endpoint doing one insert and one
+update per request. Targets on 2 cores: batches ≥ 20 000 events/s and ≥ 1/5 of the raw-SQL batch
+rate; single events ≥ 1/2 of the bare DRF endpoint's rate.
+
+Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/iafactory_bench)
+names a dedicated database that is dropped and created again on every run.
+Knobs: BENCH_BATCHES (default 40 per batch workload), BENCH_SINGLES (default 1500 per single
+workload), BENCH_WORKERS (gunicorn workers, default 2 × cores), BENCH_CLIENTS (default 4).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/iafactory_bench"
+)
+BATCHES = int(os.environ.get("BENCH_BATCHES", "40"))
+SINGLES = int(os.environ.get("BENCH_SINGLES", "1500"))
+CORES = os.cpu_count() or 2
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * CORES)))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+ACCOUNTS = 200
+BATCH_SIZE = 1000
+REQUEST_TIMEOUT = 120  # seconds: the bench stops by itself even if the server hangs
+
+SERVER_ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "DJANGO_SETTINGS_MODULE": "bare_settings",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production",
+    "DEBUG": "0",
+    "HTTPS": "0",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "CONN_MAX_AGE": "600",
+    "LOG_LEVEL": "WARNING",
+    "REDIS_URL": "",
+    # The rate limits are not what is measured (and they would stop the load).
+    "RATE_LIMIT_GATEWAY": "off",
+    "RATE_LIMIT_PUBLIC": "off",
+    "RATE_LIMIT_CUSTOMER": "off",
+}
+
+
+def recreate_database() -> None:
+    parts = urlsplit(DATABASE_URL)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@dataclass
+class Fixture:
+    token: str
+    keys: list[str]  # raw keys of the many accounts
+    hot_key: str
+    bare_ids: dict  # account, period, key, model ids for the bare endpoint
+    raw_ids: list[tuple[int, int, int]]  # (account, period, key) for the raw-SQL baseline
+    model_id: int
+
+
+def set_up_django_data() -> Fixture:
+    os.environ.update({k: v for k, v in SERVER_ENV.items() if k != "DJANGO_SETTINGS_MODULE"})
+    os.environ["DJANGO_SETTINGS_MODULE"] = "iafactory.settings"
+    os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="iaf-bench-"))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from accounts.gateway import gateway_token_create
+    from accounts.models import User
+    from accounts.services import account_create, api_key_create
+    from billing.models import Subscription
+    from billing.services.periods import current_period
+    from catalog.models import AIModel, Plan
+
+    call_command("migrate", verbosity=0)
+    _, token = gateway_token_create(name="bench")
+    starter = Plan.objects.get(slug="starter")
+    expert = Plan.objects.get(slug="expert")
+
+    def customer(n: int, plan) -> tuple[str, int, int, int]:
+        user = User.objects.create_user(email=f"bench{n}@example.dz", password=None)
+        account = account_create(owner=user, name=f"Bench {n}")
+        Subscription.objects.filter(account=account).update(plan=plan)
+        period = current_period(account=account)
+        key, raw = api_key_create(account=account, name="bench")
+        return raw, account.pk, period.pk, key.pk
+
+    many = [customer(n, starter) for n in range(ACCOUNTS)]
+    hot = customer(ACCOUNTS, expert)
+    bare = customer(ACCOUNTS + 1, None)
+    raw_accounts = [customer(ACCOUNTS + 2 + n, starter) for n in range(ACCOUNTS)]
+    model_id = AIModel.objects.get(slug="gpt-4.1").pk
+    from django.db import connections
+
+    connections.close_all()
+    return Fixture(
+        token=token,
+        keys=[raw for raw, *_ in many],
+        hot_key=hot[0],
+        bare_ids={"account": bare[1], "period": bare[2], "key": bare[3], "model": model_id},
+        raw_ids=[(account, period, key) for _, account, period, key in raw_accounts],
+        model_id=model_id,
+    )
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, **SERVER_ENV}
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "iafactory.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--pythonpath",
+        f"{ROOT},{ROOT / 'bench'}",
+        "--log-level",
+        "warning",
+        "--timeout",
+        str(REQUEST_TIMEOUT),
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError("gunicorn exited") from None
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start within 30 s")
+
+
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM (peak resident set) of a process, in KiB; 0 when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def worker_pids(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    name: str
+    requests: int
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def hammer(port: int, path: str, bodies: list[bytes], headers: dict, clients: int) -> float:
+    """POST every body with `clients` threads; return the wall time. Any non-200 aborts."""
+    lock = threading.Lock()
+    cursor = iter(range(len(bodies)))
+    failures: list[str] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        while not failures:
+            with lock:
+                index = next(cursor, None)
+            if index is None:
+                break
+            conn.request("POST", path, body=bodies[index], headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            rejected = path != BARE and b'"rejected":0' not in payload
+            if response.status != 200 or rejected:
+                failures.append(f"{response.status} {payload[:300]!r}")
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"request failed: {failures[0]}")
+    return elapsed
+
+
+BARE = "/bench/bare/"
+USAGE = "/api/v1/gateway/usage/"
+
+
+def event(key: str) -> dict:
+    return {
+        "idempotency_key": uuid.uuid4().hex,
+        "api_key": key,
+        "model": "gpt-4.1",
+        "input_tokens": 500,
+        "output_tokens": 1500,
+    }
+
+
+def batch_bodies(keys: list[str], count: int) -> list[bytes]:
+    rng = random.Random(42)
+    return [
+        json.dumps({"events": [event(rng.choice(keys)) for _ in range(BATCH_SIZE)]}).encode()
+        for _ in range(count)
+    ]
+
+
+def single_bodies(keys: list[str], count: int) -> list[bytes]:
+    rng = random.Random(7)
+    return [json.dumps({"events": [event(rng.choice(keys))]}).encode() for _ in range(count)]
+
+
+# --- the raw-SQL baseline ---------------------------------------------------------------------
+
+INSERT = """
+INSERT INTO billing_usageevent (account_id, period_id, api_key_id, model_id, idempotency_key,
+    fingerprint, input_tokens, output_tokens, images, occurred_at, received_at, input_price,
+    output_price, image_price, cost, credits, overage, written_off, pay_as_you_go)
+VALUES (%s, %s, %s, %s, %s, %s, 500, 1500, 0, now(), now(), 250, 1000, NULL,
+    1.625, 0, 0, 1.625, false)
+"""
+
+
+def raw_sql(fixture: Fixture, batches: int, size: int, clients: int) -> float:
+    """Each unit: lock the periods, insert the events, update each period once, commit."""
+    rng = random.Random(3)
+    work = []
+    for _ in range(batches):
+        rows = [rng.choice(fixture.raw_ids) for _ in range(size)]
+        work.append(rows)
+    lock = threading.Lock()
+    cursor = iter(work)
+
+    def client() -> None:
+        with psycopg.connect(DATABASE_URL) as conn:
+            while True:
+                with lock:
+                    rows = next(cursor, None)
+                if rows is None:
+                    return
+                periods: dict[int, int] = {}
+                for _, period, _ in rows:
+                    periods[period] = periods.get(period, 0) + 1
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT id FROM billing_billingperiod WHERE id = ANY(%s) "
+                        "ORDER BY id FOR NO KEY UPDATE",
+                        [sorted(periods)],
+                    )
+                    cur.executemany(
+                        INSERT,
+                        [
+                            (a, p, k, fixture.model_id, uuid.uuid4().hex, "0" * 64)
+                            for a, p, k in rows
+                        ],
+                    )
+                    for period, count in sorted(periods.items()):
+                        cur.execute(
+                            "UPDATE billing_billingperiod SET written_off = written_off + %s "
+                            "WHERE id = %s",
+                            [1.625 * count, period],
+                        )
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def main() -> int:
+    print(f"{CORES} cores, {WORKERS} gunicorn workers, {CLIENTS} client threads", flush=True)
+    recreate_database()
+    fixture = set_up_django_data()
+    gateway = {"Authorization": f"Bearer {fixture.token}", "Content-Type": "application/json"}
+    json_only = {"Content-Type": "application/json"}
+    bodies = {
+        "many": batch_bodies(fixture.keys, BATCHES),
+        "hot": batch_bodies([fixture.hot_key], BATCHES),
+        "single-many": single_bodies(fixture.keys, SINGLES),
+        "single-hot": single_bodies([fixture.hot_key], SINGLES),
+    }
+    bare_bodies = [
+        json.dumps({**fixture.bare_ids, "idempotency_key": uuid.uuid4().hex}).encode()
+        for _ in range(SINGLES)
+    ]
+    outcomes: list[Outcome] = []
+
+    seconds = raw_sql(fixture, BATCHES, BATCH_SIZE, CLIENTS)
+    outcomes.append(Outcome("raw SQL, 1000-event batches", BATCHES, BATCHES * BATCH_SIZE, seconds))
+    seconds = raw_sql(fixture, SINGLES, 1, CLIENTS)
+    outcomes.append(Outcome("raw SQL, single events", SINGLES, SINGLES, seconds))
+
+    port = free_port()
+    server = start_server(port)
+    try:
+        # Warm every worker (imports, connections) before measuring.
+        hammer(port, BARE, bare_bodies[:50], json_only, CLIENTS)
+        hammer(port, USAGE, single_bodies(fixture.keys, 50), gateway, CLIENTS)
+        runs = [
+            ("HTTP, 1000-event batches, many accounts", USAGE, bodies["many"], gateway, True),
+            ("HTTP, 1000-event batches, one hot account", USAGE, bodies["hot"], gateway, True),
+            ("HTTP, single events, many accounts", USAGE, bodies["single-many"], gateway, False),
+            ("HTTP, single events, one hot account", USAGE, bodies["single-hot"], gateway, False),
+            ("bare DRF endpoint, single events", BARE, bare_bodies[50:], json_only, False),
+        ]
+        for name, path, work, headers, batched in runs:
+            seconds = hammer(port, path, work, headers, CLIENTS)
+            events = len(work) * (BATCH_SIZE if batched else 1)
+            outcomes.append(Outcome(name, len(work), events, seconds))
+        workers = worker_pids(server.pid)
+        rss_workers = max((peak_rss_kib(pid) for pid in workers), default=0)
+        rss_master = peak_rss_kib(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    check_ledger(fixture)
+    report(outcomes, rss_workers, rss_master)
+    return 0
+
+
+def check_ledger(fixture: Fixture) -> None:
+    """The run must leave the invariants true: every accepted event charged exactly once."""
+    with psycopg.connect(DATABASE_URL) as conn:
+        bad = conn.execute(
+            """
+            SELECT p.id FROM billing_billingperiod p
+            LEFT JOIN billing_usageevent e ON e.period_id = p.id
+            GROUP BY p.id
+            HAVING p.consumed > p.included_credits
+                OR COALESCE(SUM(e.cost), 0) <> p.consumed + p.overage + p.written_off
+            """
+        ).fetchall()
+    if bad:
+        raise SystemExit(f"ledger invariants broken on periods {bad[:5]}")
+
+
+def report(outcomes: list[Outcome], rss_workers: int, rss_master: int) -> None:
+    by_name = {o.name: o for o in outcomes}
+    print(f"\n{'workload':<44} {'requests':>8} {'events':>8} {'seconds':>8} {'events/s':>10}")
+    for o in outcomes:
+        print(f"{o.name:<44} {o.requests:>8} {o.events:>8} {o.seconds:>8.2f} {o.rate:>10,.0f}")
+    raw_batch = by_name["raw SQL, 1000-event batches"].rate
+    bare = by_name["bare DRF endpoint, single events"].rate
+    print()
+    for name in (
+        "HTTP, 1000-event batches, many accounts",
+        "HTTP, 1000-event batches, one hot account",
+    ):
+        rate = by_name[name].rate
+        verdict = "ok" if rate >= 20_000 and rate >= raw_batch / 5 else "BELOW TARGET"
+        print(f"{name}: {rate / raw_batch:.2f} × raw SQL (target ≥ 0.20, ≥ 20 000/s) {verdict}")
+    for name in ("HTTP, single events, many accounts", "HTTP, single events, one hot account"):
+        rate = by_name[name].rate
+        verdict = "ok" if rate >= bare / 2 else "BELOW TARGET"
+        print(f"{name}: {rate / bare:.2f} × bare DRF (target ≥ 0.50) {verdict}")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"\npeak RSS: gunicorn worker {rss_workers / 1024:.0f} MiB, master "
+        f"{rss_master / 1024:.0f} MiB, bench client {own / 1024:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
