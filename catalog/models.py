@@ -1,11 +1,17 @@
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 PRICE_DIGITS = {"max_digits": 14, "decimal_places": 4}
 ZERO = Decimal("0")
+# API identifiers like "gpt-4.1" or "stable-diffusion-3.5": lower case, digits, dots and dashes.
+model_slug_validator = RegexValidator(
+    r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$",
+    "Minuscules, chiffres, points et tirets uniquement (ex. « gpt-4.1 »).",
+)
 
 
 class Plan(models.Model):
@@ -49,7 +55,9 @@ class AIModel(models.Model):
         TEXT = "text", "Texte"
         IMAGE = "image", "Image"
 
-    slug = models.SlugField("identifiant API", max_length=60, unique=True)
+    slug = models.CharField(
+        "identifiant API", max_length=60, unique=True, validators=[model_slug_validator]
+    )
     name = models.CharField("nom affiché", max_length=80)
     kind = models.CharField("type", max_length=5, choices=Kind.choices)
     description = models.CharField("description", max_length=200, blank=True)
@@ -111,7 +119,8 @@ class ModelPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.model_id} @ {self.effective_at:%Y-%m-%d %H:%M}"
+        local = timezone.localtime(self.effective_at)
+        return f"{self.model.slug} à partir du {local:%d/%m/%Y %H:%M}"
 
 
 class FaqEntry(models.Model):

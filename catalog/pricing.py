@@ -111,7 +111,7 @@ def _count(field: str, value: object, limit: int) -> int:
         return 0
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+    elif isinstance(value, str) and len(value) <= 32 and _INTEGER.match(value.strip()):
         number = int(value.strip())
     else:
         raise PricingError(field, f"« {field} » doit être un nombre entier.")

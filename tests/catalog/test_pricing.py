@@ -75,3 +75,20 @@ def test_bad_input_names_the_field(kwargs, field):
         estimate_cost(**kwargs)
 
     assert error.value.field == field
+
+
+def test_a_huge_digit_string_is_a_clear_error_not_a_crash():
+    with pytest.raises(PricingError, match="entier"):
+        estimate_cost(model_slug="gpt-4.1", input_tokens="9" * 5000)
+
+
+def test_model_slugs_accept_dots_like_the_source_page():
+    from django.core.exceptions import ValidationError
+
+    from .factories import AIModelFactory
+
+    model = AIModelFactory.build(slug="gpt-5.3", name="GPT-5.3")
+    model.full_clean()
+
+    with pytest.raises(ValidationError):
+        AIModelFactory.build(slug="GPT 5", name="x").full_clean()
