@@ -1,3 +1,5 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.db import transaction
@@ -5,6 +7,19 @@ from django.db import transaction
 from .services import account_create
 
 NO_PLAN = "aucune"
+EMAIL_LABEL = "Adresse e-mail"
+
+
+class LoginForm(AllauthLoginForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = EMAIL_LABEL
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = EMAIL_LABEL
 
 
 class SignupForm(AllauthSignupForm):
@@ -17,6 +32,10 @@ class SignupForm(AllauthSignupForm):
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     field_order = ["organisation", "email", "password1", "password2"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = EMAIL_LABEL
 
     def clean_organisation(self):
         name = self.cleaned_data["organisation"].strip()

@@ -262,11 +262,8 @@ def api_key_create(request):
     extra = {"form": form}
     if form.is_valid():
         key, raw = services.api_key_create(account=account, name=form.cleaned_data["name"])
+        # The secret box says it was created; a flash message would repeat it.
         extra = {"new_key": key, "raw_key": raw}
-        messages.success(
-            request,
-            f"Clé « {key.name} » créée. Copiez-la maintenant : elle ne sera plus jamais affichée.",
-        )
     return render(
         request,
         _template(request, "accounts/api.html", "accounts/partials/_api_keys.html"),
