@@ -6,7 +6,6 @@ fonts-dejavu-core), otherwise fpdf2's core Helvetica with the text folded to Lat
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from django.utils import timezone
@@ -15,7 +14,14 @@ from fpdf.enums import TableBordersLayout, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from .models import Invoice
-from .services.invoices import amount_in_words, day_label, line_quantity, month_label
+from .services.invoices import (
+    amount_in_words,
+    day_label,
+    line_quantity,
+    money,
+    month_label,
+    tva_label,
+)
 
 COMPRESS = True  # tests turn it off to read the text of a Helvetica PDF
 FONT_DIRS = (
@@ -53,17 +59,6 @@ def font_dir() -> Path | None:
         ).is_file():
             return directory
     return None
-
-
-def money(amount: Decimal) -> str:
-    """1 190,40 (no-break space between thousands, comma before the centimes)."""
-    grouped = f"{amount:,.2f}"
-    return grouped.replace(",", "\u00a0").replace(".", ",")
-
-
-def rate(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text.replace(".", ",")
 
 
 def date_label(moment) -> str:
@@ -264,10 +259,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
     # Totals, right-aligned.
     pdf.ln(4)
-    tva_label = "TVA (exonéré)" if invoice.tva_rate == 0 else f"TVA {rate(invoice.tva_rate)}\u00a0%"
     for label, value, strong in (
         ("Total HT", invoice.total_ht, False),
-        (tva_label, invoice.tva_amount, False),
+        (tva_label(invoice.tva_rate), invoice.tva_amount, False),
         ("Total TTC", invoice.total_ttc, True),
     ):
         pdf.set_x(115)

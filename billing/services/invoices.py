@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from num2words import num2words
@@ -70,6 +69,18 @@ def overage_line_description(*, model_name: str) -> str:
     return f"Consommation au-delà des crédits — {model_name}"
 
 
+def money(amount: Decimal) -> str:
+    """1 190,40 (no-break spaces between thousands, a comma before the centimes)."""
+    return f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",")
+
+
+def tva_label(rate: Decimal) -> str:
+    """« TVA 19 % », or « TVA (exonéré) » for an exempt customer's invoice."""
+    if rate == 0:
+        return "TVA (exonéré)"
+    return f"TVA {rate.normalize():f}\u00a0%".replace(".", ",")
+
+
 def integer(value: int) -> str:
     """1 200 000 (no-break spaces between thousands)."""
     return f"{value:,}".replace(",", "\u00a0")
@@ -107,54 +118,66 @@ def invoice_url(invoice: Invoice) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _issued_message(invoice: Invoice) -> EmailMultiAlternatives:
-    context = {
-        "invoice": invoice,
-        "month_label": month_label(invoice.month),
-        "url": invoice_url(invoice),
-        "tva_exempt": invoice.tva_rate == 0,
-    }
-    subject = render_to_string("billing/emails/invoice_issued_subject.txt", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string("billing/emails/invoice_issued.txt", context),
-        to=[invoice.customer_email],
-    )
-    message.attach_alternative(
-        render_to_string("billing/emails/invoice_issued.html", context), "text/html"
-    )
-    return message
+class _IssuedEmail:
+    """The issue e-mail's templates, looked up once for a whole batch of invoices."""
+
+    def __init__(self) -> None:
+        self.subject = get_template("billing/emails/invoice_issued_subject.txt")
+        self.text = get_template("billing/emails/invoice_issued.txt")
+        self.html = get_template("billing/emails/invoice_issued.html")
+        # reverse() once: the number is the only part that changes.
+        marker = "FA-0000-000000"
+        path = reverse("billing:invoice_detail", kwargs={"number": marker})
+        self.url = f"{settings.SITE_URL}{path}".replace(marker, "{number}")
+
+    def message(self, invoice: Invoice) -> EmailMultiAlternatives:
+        context = {
+            "invoice": invoice,
+            "month_label": month_label(invoice.month),
+            "url": self.url.format(number=invoice.number),
+            "total_ht": money(invoice.total_ht),
+            "tva": money(invoice.tva_amount),
+            "total_ttc": money(invoice.total_ttc),
+            "tva_label": tva_label(invoice.tva_rate),
+        }
+        message = EmailMultiAlternatives(
+            subject=" ".join(self.subject.render(context).split()),
+            body=self.text.render(context),
+            to=[invoice.customer_email],
+        )
+        message.attach_alternative(self.html.render(context), "text/html")
+        return message
 
 
-def invoices_issued_notify(*, invoice_ids: Iterable[int]) -> int:
+def invoices_issued_notify(*, invoices: list[Invoice]) -> int:
     """E-mail each owner about a newly issued invoice, once: `emailed_at` marks it sent.
 
-    Locked rows are skipped: another process is sending those right now.
+    Rows another process has locked are skipped: it is sending those right now.
     """
-    ids = sorted(invoice_ids)
     sent = 0
-    for start in range(0, len(ids), NOTIFY_BATCH):
-        sent += _notify_batch(ids[start : start + NOTIFY_BATCH])
+    for start in range(0, len(invoices), NOTIFY_BATCH):
+        sent += _notify_batch(invoices[start : start + NOTIFY_BATCH])
     return sent
 
 
 @transaction.atomic
-def _notify_batch(ids: list[int]) -> int:
-    invoices = list(
+def _notify_batch(invoices: list[Invoice]) -> int:
+    to_send = set(
         Invoice.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=ids, emailed_at__isnull=True)
+        .filter(pk__in=[invoice.pk for invoice in invoices], emailed_at__isnull=True)
         .exclude(customer_email="")
-        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    if not invoices:
+    if not to_send:
         return 0
+    email = _IssuedEmail()
     # Sent inside the transaction: if sending fails, emailed_at stays empty and a later run
     # sends again (at least once rather than never).
-    get_connection().send_messages([_issued_message(invoice) for invoice in invoices])
-    Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(
-        emailed_at=timezone.now()
+    get_connection().send_messages(
+        [email.message(invoice) for invoice in invoices if invoice.pk in to_send]
     )
-    return len(invoices)
+    Invoice.objects.filter(pk__in=to_send).update(emailed_at=timezone.now())
+    return len(to_send)
 
 
 def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
@@ -165,15 +188,11 @@ def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
     sent = 0
     last_pk = 0
     while True:
-        ids = list(
-            pending.filter(pk__gt=last_pk)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:NOTIFY_BATCH]
-        )
-        if not ids:
+        batch = list(pending.filter(pk__gt=last_pk).order_by("pk")[:NOTIFY_BATCH])
+        if not batch:
             return sent
-        sent += invoices_issued_notify(invoice_ids=ids)
-        last_pk = ids[-1]
+        sent += invoices_issued_notify(invoices=batch)
+        last_pk = batch[-1].pk
 
 
 @transaction.atomic
