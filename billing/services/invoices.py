@@ -166,6 +166,7 @@ def _notify_batch(invoices: list[Invoice]) -> int:
         Invoice.objects.select_for_update(skip_locked=True)
         .filter(pk__in=[invoice.pk for invoice in invoices], emailed_at__isnull=True)
         .exclude(customer_email="")
+        .exclude(status=Invoice.Status.VOID)
         .values_list("pk", flat=True)
     )
     if not to_send:
@@ -183,6 +184,7 @@ def _notify_batch(invoices: list[Invoice]) -> int:
 def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
     """Send the issue e-mails a killed close never sent (all months, or one)."""
     pending = Invoice.objects.filter(emailed_at__isnull=True).exclude(customer_email="")
+    pending = pending.exclude(status=Invoice.Status.VOID)
     if month is not None:
         pending = pending.filter(month=month.first_day)
     sent = 0
