@@ -26,6 +26,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,6 +56,7 @@ SERVER_ENV = {
     "CONN_MAX_AGE": "600",
     "LOG_LEVEL": "WARNING",
     "REDIS_URL": "",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     # The rate limits are not what is measured (and they would stop the load).
     "RATE_LIMIT_GATEWAY": "off",
     "RATE_LIMIT_PUBLIC": "off",
@@ -268,13 +271,14 @@ def single_bodies(keys: list[str], count: int) -> list[bytes]:
 
 # --- the raw-SQL baseline ---------------------------------------------------------------------
 
-INSERT = """
-INSERT INTO billing_usageevent (account_id, period_id, api_key_id, model_id, idempotency_key,
+# The same statement the service uses on PostgreSQL (COPY), so the ratio compares the rules
+# and the HTTP layer, not two ways of inserting.
+COPY = """
+COPY billing_usageevent (account_id, period_id, api_key_id, model_id, idempotency_key,
     fingerprint, input_tokens, output_tokens, images, occurred_at, received_at, input_price,
-    output_price, image_price, cost, credits, overage, written_off, pay_as_you_go)
-VALUES (%s, %s, %s, %s, %s, %s, 500, 1500, 0, now(), now(), 250, 1000, NULL,
-    1.625, 0, 0, 1.625, false)
+    output_price, image_price, cost, credits, overage, written_off, pay_as_you_go) FROM STDIN
 """
+PRICE_IN, PRICE_OUT, COST, ZERO = Decimal(250), Decimal(1000), Decimal("1.625"), Decimal(0)
 
 
 def raw_sql(fixture: Fixture, batches: int, size: int, clients: int) -> float:
@@ -303,18 +307,17 @@ def raw_sql(fixture: Fixture, batches: int, size: int, clients: int) -> float:
                         "ORDER BY id FOR NO KEY UPDATE",
                         [sorted(periods)],
                     )
-                    cur.executemany(
-                        INSERT,
-                        [
-                            (a, p, k, fixture.model_id, uuid.uuid4().hex, "0" * 64)
-                            for a, p, k in rows
-                        ],
-                    )
+                    now = datetime.now(UTC)
+                    with cur.copy(COPY) as copy:
+                        for a, p, k in rows:
+                            ids = (a, p, k, fixture.model_id, uuid.uuid4().hex, "0" * 64)
+                            counts = (500, 1500, 0, now, now, PRICE_IN, PRICE_OUT, None)
+                            copy.write_row((*ids, *counts, COST, ZERO, ZERO, COST, False))
                     for period, count in sorted(periods.items()):
                         cur.execute(
                             "UPDATE billing_billingperiod SET written_off = written_off + %s "
                             "WHERE id = %s",
-                            [1.625 * count, period],
+                            [COST * count, period],
                         )
 
     threads = [threading.Thread(target=client) for _ in range(clients)]

@@ -298,7 +298,7 @@ class AccountView(CustomerView):
         if state.scheduled is not None:
             scheduled = {
                 "plan": state.scheduled.to_plan.slug if state.scheduled.to_plan else None,
-                "effective_at": state.scheduled.effective_at.isoformat(),
+                "effective_at": timezone.localtime(state.scheduled.effective_at).isoformat(),
             }
         return Response(
             {

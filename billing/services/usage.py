@@ -455,22 +455,42 @@ def _charge(
     # in a cycle over the unique index.
     new_rows.sort(key=lambda row: (row[0], row[4]))
     _insert_events(new_rows)
-    for running in periods.values():
-        if not running.changed:
-            continue
-        # Absolute values read under the row lock: exact Decimals computed here rather than
-        # SQL additions (SQLite would add them as floats).
-        BillingPeriod.objects.filter(pk=running.period.pk).update(
-            consumed=running.consumed,
-            overage=running.overage,
-            written_off=running.written_off,
-        )
+    changed = [running for running in periods.values() if running.changed]
+    _periods_update(changed)
+    for running in changed:
         credit_alerts_check(
             period=running.period,
             consumed_before=running.period.consumed,
             consumed_after=running.consumed,
         )
     return set()
+
+
+def _periods_update(changed: list[_Running]) -> None:
+    """Write the locked periods' new totals: absolute values, exact Decimals computed here
+    (SQLite would add decimals as floats), in one statement on PostgreSQL."""
+    if connection.vendor != "postgresql" or len(changed) == 1:
+        for running in changed:
+            BillingPeriod.objects.filter(pk=running.period.pk).update(
+                consumed=running.consumed,
+                overage=running.overage,
+                written_off=running.written_off,
+            )
+        return
+    table = connection.ops.quote_name(BillingPeriod._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS p SET consumed = v.consumed, overage = v.overage, "  # noqa: S608
+            "written_off = v.written_off FROM (SELECT * FROM unnest("
+            "%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[])) "
+            "AS v (id, consumed, overage, written_off) WHERE p.id = v.id",
+            [
+                [r.period.pk for r in changed],
+                [r.consumed for r in changed],
+                [r.overage for r in changed],
+                [r.written_off for r in changed],
+            ],
+        )
 
 
 def _recorded(candidates: list[_Candidate]) -> dict[tuple[int, str], tuple[str, Decimal]]:

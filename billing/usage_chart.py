@@ -1,0 +1,146 @@
+"""Daily cost by model as stacked bars, drawn server-side as SVG geometry (no JS, no CDN)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils.formats import number_format
+
+from .money import ZERO, round_money
+from .periods import Month
+
+# Colour-blind-friendly palette (Okabe–Ito), one colour per model in order of cost.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+WIDTH, HEIGHT = 720, 260
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 28
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    label: str  # title tooltip: day, model, cost
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class DayLabel:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Series:
+    model: str
+    colour: str
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    right_edge: int
+    baseline: float
+    bars: list[Bar]
+    ticks: list[Tick]
+    days: list[DayLabel]
+    series: list[Series]
+    maximum: Decimal
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.bars
+
+
+def _nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2 or 5 × 10^n at or above value (the axis top)."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = value.adjusted()
+    for step in (1, 2, 5, 10):
+        candidate = Decimal(step).scaleb(exponent)
+        if candidate >= value:
+            return candidate
+    return Decimal(10).scaleb(exponent)  # pragma: no cover (10 × 10^n always fits)
+
+
+def _amount_label(value: Decimal) -> str:
+    """French axis label: "1 250", "12,5", "0"."""
+    return number_format(value.normalize(), use_l10n=True, force_grouping=True)
+
+
+def _money_label(value: Decimal) -> str:
+    return number_format(round_money(value), decimal_pos=2, use_l10n=True, force_grouping=True)
+
+
+def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:
+    """`rows`: usage_per_day_and_model rows (day, model, cost) of the month."""
+    totals: dict[str, Decimal] = {}
+    per_day: dict[date, dict[str, Decimal]] = {}
+    for row in rows:
+        totals[row["model"]] = totals.get(row["model"], ZERO) + row["cost"]
+        per_day.setdefault(row["day"], {})[row["model"]] = row["cost"]
+    order = sorted(totals, key=lambda model: (-totals[model], model))
+    colours = {model: PALETTE[i % len(PALETTE)] for i, model in enumerate(order)}
+    day_max = max((sum(costs.values(), ZERO) for costs in per_day.values()), default=ZERO)
+    top = _nice_ceiling(day_max)
+    slot = PLOT_W / month.days
+    bar_width = max(slot * 0.7, 1.0)
+    baseline = TOP + PLOT_H
+
+    bars = []
+    for offset in range(month.days):
+        day = month.first_day + timedelta(days=offset)
+        y = float(baseline)
+        for model in order:
+            cost = per_day.get(day, {}).get(model)
+            if not cost:
+                continue
+            height = float(cost / top) * PLOT_H
+            y -= height
+            bars.append(
+                Bar(
+                    x=round(LEFT + offset * slot + (slot - bar_width) / 2, 2),
+                    y=round(y, 2),
+                    width=round(bar_width, 2),
+                    height=round(max(height, 0.5), 2),
+                    colour=colours[model],
+                    label=f"{day:%d/%m} — {model} : {_money_label(cost)} DZD",
+                )
+            )
+    ticks = [
+        Tick(y=round(baseline - PLOT_H * i / 4, 2), label=_amount_label(top * i / 4))
+        for i in range(5)
+    ]
+    days = [
+        DayLabel(x=round(LEFT + (d - 1) * slot + slot / 2, 2), label=str(d))
+        for d in range(1, month.days + 1)
+        if d == 1 or d % 5 == 0
+    ]
+    series = [Series(model, colours[model], totals[model]) for model in order]
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        right_edge=WIDTH - RIGHT,
+        baseline=baseline,
+        bars=bars,
+        ticks=ticks,
+        days=days,
+        series=series,
+        maximum=top,
+    )
