@@ -34,7 +34,7 @@ def _broker_folders(sender: Celery, **kwargs) -> None:
     """The filesystem transport expects its folders to exist."""
     options = sender.conf.broker_transport_options or {}
     if str(sender.conf.broker_url).startswith("filesystem"):
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             if options.get(key):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
     schedule = sender.conf.beat_schedule_filename

@@ -91,6 +91,7 @@ def test_the_embedded_broker_folders_are_created(tmp_path):
             "data_folder_in": str(tmp_path / "broker" / "out"),
             "data_folder_out": str(tmp_path / "broker" / "out"),
             "processed_folder": str(tmp_path / "broker" / "processed"),
+            "control_folder": str(tmp_path / "broker" / "control"),
         }
         beat_schedule_filename = str(tmp_path / "beat" / "celerybeat-schedule")
 
@@ -101,6 +102,7 @@ def test_the_embedded_broker_folders_are_created(tmp_path):
 
     assert (tmp_path / "broker" / "out").is_dir()
     assert (tmp_path / "broker" / "processed").is_dir()
+    assert (tmp_path / "broker" / "control").is_dir()
     assert (tmp_path / "beat").is_dir()
 
 
