@@ -42,7 +42,7 @@ def test_the_list_shows_the_accounts_invoices_only(client, customer):
     assert "1\u00a0190,00\u00a0DZD" in page
     assert "1er décembre 2026" in page
     assert 'href="/espace-client/factures/" aria-current="page"' in page
-    assert "À payer" in page
+    assert "À&nbsp;payer" in page
 
 
 def test_an_account_without_invoices_is_told_when_the_first_comes(client, customer):
