@@ -288,9 +288,7 @@ def test_a_user_without_customer_account_gets_a_404(client, django_user_model):
     assert client.get(reverse("accounts:dashboard")).status_code == 404
 
 
-def test_upgrade_preview_warns_that_a_scheduled_downgrade_will_be_cancelled(
-    client, plans, freeze
-):
+def test_upgrade_preview_warns_that_a_scheduled_downgrade_will_be_cancelled(client, plans, freeze):
     account = AccountFactory(subscription__plan=plans.standard)
     client.force_login(account.owner)
     freeze("2026-11-16 10:00 +01:00")
