@@ -50,7 +50,10 @@ class Account(models.Model):
 
     name = models.CharField("raison sociale", max_length=200)
     owner = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="account",
+        verbose_name="titulaire",
     )
     billing_address = models.TextField("adresse de facturation", blank=True)
     nif = models.CharField("NIF", max_length=20, blank=True)

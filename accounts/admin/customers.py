@@ -101,10 +101,22 @@ class PlanChangeInline(admin.TabularInline):
     model = PlanChange
     extra = 0
     can_delete = False
-    fields = ["requested_at", "kind", "from_plan", "to_plan", "status", "effective_at"]
+    fields = ["requested_at", "change", "from_to", "state", "effective_at", "credits_added"]
     readonly_fields = fields
     ordering = ["-requested_at"]
     verbose_name_plural = "changements de formule"
+
+    @admin.display(description="type")
+    def change(self, change):
+        return change.get_kind_display()
+
+    @admin.display(description="formules")
+    def from_to(self, change):
+        return f"{change.from_plan or 'aucune'} → {change.to_plan or 'aucune'}"
+
+    @admin.display(description="état")
+    def state(self, change):
+        return change.get_status_display()
 
     def has_add_permission(self, request, obj=None):
         return False
