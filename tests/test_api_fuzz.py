@@ -2,7 +2,9 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
@@ -16,6 +18,17 @@ MAX_EXAMPLES = 25
 # Business rules the schema cannot express (at least one quantity, a bounded date range) answer
 # 400 to schema-valid input, and a usage batch answers 200 with per-event rejections by design.
 SEMANTIC_CHECKS = [positive_data_acceptance, negative_data_rejection]
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    # Like Django's test client: the WSGI app must not close the connection that holds the
+    # test's transaction at the end of each request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)
