@@ -1,37 +1,63 @@
 """Admin for invoices: read-only (issued invoices never change), paid and void through services."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django.utils.html import format_html
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from ..models import Invoice, InvoiceLine
-from ..services.invoices import InvoiceStateError, invoice_mark_paid, invoice_void, month_label
+from ..pdf import invoice_pdf
+from ..services.invoices import (
+    InvoiceStateError,
+    invoice_mark_paid,
+    invoice_void,
+    line_quantity,
+    month_label,
+)
+
+
+def _party(name: str, address: str, email: str, ids: list[tuple[str, str]]) -> str:
+    lines = [name, *address.splitlines(), email] + [
+        f"{label} : {value or '—'}" for label, value in ids
+    ]
+    return format_html_join("", "{}<br>", ((line,) for line in lines if line))
 
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = (
-        "position",
-        "kind",
-        "description",
-        "days",
-        "input_tokens",
-        "output_tokens",
-        "images",
-        "amount",
-    )
+    fields = ("position", "kind_display", "description", "quantity", "amount")
     readonly_fields = fields
     ordering = ("position",)
+
+    @admin.display(description="type")
+    def kind_display(self, line: InvoiceLine) -> str:
+        return line.get_kind_display()
+
+    @admin.display(description="quantité")
+    def quantity(self, line: InvoiceLine) -> str:
+        return line_quantity(line).replace("\n", " · ")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "statut"
+    parameter_name = "statut"
+
+    def lookups(self, request, model_admin):
+        return Invoice.Status.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -93,10 +119,10 @@ class InvoiceAdmin(admin.ModelAdmin):
         "total_ht",
         "tva_amount",
         "total_ttc",
-        "status",
+        "status_display",
         "issued_at",
     )
-    list_filter = ("status", MonthFilter, AccountFilter)
+    list_filter = (StatusFilter, MonthFilter, AccountFilter)
     search_fields = ("number", "customer_name", "customer_email", "account__name")
     date_hierarchy = "issued_at"
     ordering = ("-year", "-sequence")
@@ -105,24 +131,65 @@ class InvoiceAdmin(admin.ModelAdmin):
     inlines = (InvoiceLineInline,)
     actions = ("mark_paid", "void")
     fieldsets = (
-        (None, {"fields": ("number", "status", "account_link", "month", "period")}),
+        (None, {"fields": ("number", "status_display", "account_link", "month_display", "pdf")}),
         ("Montants (DZD)", {"fields": ("total_ht", "tva_rate", "tva_amount", "total_ttc")}),
         ("Dates", {"fields": ("issued_at", "paid_at", "voided_at", "emailed_at")}),
-        (
-            "Client à l'émission",
-            {
-                "fields": (
-                    "customer_name",
-                    "customer_email",
-                    "customer_address",
-                    "customer_nif",
-                    "customer_nis",
-                    "customer_rc",
-                )
-            },
-        ),
-        ("Vendeur à l'émission", {"fields": ("seller",)}),
+        ("Parties, telles qu'à l'émission", {"fields": ("customer", "seller_display")}),
     )
+
+    @admin.display(description="statut", ordering="status")
+    def status_display(self, invoice: Invoice) -> str:
+        return invoice.get_status_display()
+
+    @admin.display(description="PDF")
+    def pdf(self, invoice: Invoice) -> str:
+        url = reverse("admin:billing_invoice_pdf", args=[invoice.pk])
+        return format_html('<a href="{}">Télécharger {}.pdf</a>', url, invoice.number)
+
+    @admin.display(description="client")
+    def customer(self, invoice: Invoice) -> str:
+        return _party(
+            invoice.customer_name,
+            invoice.customer_address,
+            invoice.customer_email,
+            [
+                ("NIF", invoice.customer_nif),
+                ("NIS", invoice.customer_nis),
+                ("RC", invoice.customer_rc),
+            ],
+        )
+
+    @admin.display(description="vendeur")
+    def seller_display(self, invoice: Invoice) -> str:
+        seller = invoice.seller
+        return _party(
+            seller.get("name", ""),
+            seller.get("address", ""),
+            seller.get("email", ""),
+            [
+                ("NIF", seller.get("nif", "")),
+                ("NIS", seller.get("nis", "")),
+                ("RC", seller.get("rc", "")),
+                ("Article d'imposition", seller.get("article", "")),
+                ("Banque", " · ".join(seller.get("bank", "").splitlines())),
+            ],
+        )
+
+    def get_urls(self):
+        pdf = path(
+            "<int:pk>/pdf/",
+            self.admin_site.admin_view(self.pdf_view),
+            name="billing_invoice_pdf",
+        )
+        return [pdf, *super().get_urls()]
+
+    def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = get_object_or_404(Invoice, pk=pk)
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
 
     @admin.display(description="mois", ordering="month")
     def month_display(self, invoice: Invoice) -> str:
@@ -133,7 +200,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         url = reverse("admin:accounts_account_change", args=[invoice.account_id])
         return format_html('<a href="{}">{}</a>', url, invoice.account)
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request, obj=None):  # every field shown is read-only
         return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -79,7 +79,7 @@ def test_filters_by_month_status_and_account(client, staff):
     invoice_mark_paid(invoice=other)
 
     by_month = client.get(CHANGELIST, {"mois": "2026-10"}).context["cl"].result_list
-    by_status = client.get(CHANGELIST, {"status__exact": "paid"}).context["cl"].result_list
+    by_status = client.get(CHANGELIST, {"statut": "paid"}).context["cl"].result_list
     by_name = client.get(CHANGELIST, {"compte": "atlas"}).context["cl"].result_list
     by_id = client.get(CHANGELIST, {"compte": str(other.account_id)}).context["cl"].result_list
     page = client.get(CHANGELIST).content.decode()
@@ -90,3 +90,26 @@ def test_filters_by_month_status_and_account(client, staff):
     assert list(by_id) == [other]
     assert "octobre 2026" in page
     assert 'name="compte"' in page
+
+
+def test_staff_download_any_invoice_pdf_and_see_the_parties(client, staff):
+    invoice = InvoiceFactory(customer_nif="000216001234567")
+
+    pdf = client.get(reverse("admin:billing_invoice_pdf", args=[invoice.pk]))
+    page = client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).content.decode()
+
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert "NIF : 000216001234567<br>" in page
+    assert "Article d&#x27;imposition : —<br>" in page
+    assert "novembre 2026" in page
+
+
+def test_the_pdf_download_is_staff_only(client):
+    invoice = InvoiceFactory()
+    client.force_login(invoice.account.owner)
+
+    response = client.get(reverse("admin:billing_invoice_pdf", args=[invoice.pk]))
+
+    assert response.status_code == 302  # to the admin log-in
