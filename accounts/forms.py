@@ -86,3 +86,32 @@ class PaygForm(forms.Form):
     enabled = forms.TypedChoiceField(
         choices=[("1", "activé"), ("0", "désactivé")], coerce=lambda value: value == "1"
     )
+
+
+class BillingDetailsForm(forms.Form):
+    name = forms.CharField(label="Raison sociale", max_length=200)
+    billing_address = forms.CharField(
+        label="Adresse de facturation",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    nif = forms.RegexField(
+        label="NIF",
+        required=False,
+        regex=r"^\d{15,20}$",
+        error_messages={"invalid": "Le NIF se compose de 15 à 20 chiffres."},
+        help_text="Numéro d'identification fiscale (facultatif).",
+    )
+    nis = forms.RegexField(
+        label="NIS",
+        required=False,
+        regex=r"^\d{15,20}$",
+        error_messages={"invalid": "Le NIS se compose de 15 à 20 chiffres."},
+        help_text="Numéro d'identification statistique (facultatif).",
+    )
+    rc = forms.CharField(
+        label="RC",
+        required=False,
+        max_length=30,
+        help_text="Numéro du registre du commerce (facultatif).",
+    )

@@ -81,3 +81,18 @@ def demo_customer_setup(
     subscription_reset(account=account, plan=plan, pay_as_you_go=pay_as_you_go, since=since)
     _key, raw = api_key_create(account=account, name=f"Démo {timezone.localdate():%d/%m/%Y}")
     return account, raw
+
+
+@transaction.atomic
+def account_billing_update(
+    *, account: Account, name: str, billing_address: str, nif: str, nis: str, rc: str
+) -> Account:
+    """The customer's own billing details; invoices already issued keep the ones they had."""
+    account.name = name.strip()
+    account.billing_address = billing_address.strip()
+    account.nif = nif.strip()
+    account.nis = nis.strip()
+    account.rc = rc.strip()
+    account.full_clean(exclude=["owner", "tva_exempt"])
+    account.save(update_fields=["name", "billing_address", "nif", "nis", "rc"])
+    return account

@@ -5,6 +5,7 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("espace-client/", views.dashboard, name="dashboard"),
+    path("espace-client/coordonnees/", views.coordonnees, name="coordonnees"),
     path("espace-client/formule/", views.formule, name="formule"),
     path("espace-client/formule/apercu/", views.formule_apercu, name="formule_apercu"),
     path("espace-client/formule/annuler/", views.formule_annuler, name="formule_annuler"),

@@ -27,7 +27,7 @@ from billing.services.subscriptions import (
 from catalog.models import Plan
 
 from . import services
-from .forms import NO_PLAN, ApiKeyCreateForm, PaygForm, PlanChoiceForm
+from .forms import NO_PLAN, ApiKeyCreateForm, BillingDetailsForm, PaygForm, PlanChoiceForm
 from .models import ApiKey
 from .selectors import account_for_user, account_overview, api_keys_for_account, plans_offered
 from .templatetags.espace import date_fr, dzd
@@ -314,3 +314,35 @@ def payg(request):
     if request.htmx:
         return render(request, "accounts/partials/_payg.html", _api_context(account))
     return redirect("accounts:api")
+
+
+# Billing details
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def coordonnees(request):
+    """The name, address and identifiers printed on the customer's invoices."""
+    account = account_for_user(request.user)
+    if request.method == "POST":
+        form = BillingDetailsForm(request.POST)
+        if form.is_valid():
+            services.account_billing_update(account=account, **form.cleaned_data)
+            messages.success(
+                request,
+                "Coordonnées de facturation enregistrées : elles figureront sur vos "
+                "prochaines factures.",
+            )
+            return redirect("accounts:dashboard")
+    else:
+        form = BillingDetailsForm(
+            initial={
+                field: getattr(account, field)
+                for field in ["name", "billing_address", "nif", "nis", "rc"]
+            }
+        )
+    return render(
+        request,
+        "accounts/coordonnees.html",
+        {"active": "dashboard", "account": account, "form": form},
+    )

@@ -19,6 +19,8 @@ PAGES = [
     ("accounts:formule", "get", {}),
     ("accounts:formule_apercu", "get", {"formule": "expert"}),
     ("accounts:api", "get", {}),
+    ("accounts:coordonnees", "get", {}),
+    ("accounts:coordonnees", "post", {"name": "Intrus"}),
     ("accounts:formule", "post", {"formule": "expert"}),
     ("accounts:formule_annuler", "post", {}),
     ("accounts:api_key_create", "post", {"name": "Intrus"}),
@@ -67,7 +69,7 @@ def test_pages_only_ever_show_the_users_own_account(client, customer, plans):
     other_key = ApiKeyFactory(account=other, name="Clé du concurrent")
     client.force_login(customer.owner)
 
-    for name in ["accounts:dashboard", "accounts:formule", "accounts:api"]:
+    for name in ["accounts:dashboard", "accounts:formule", "accounts:api", "accounts:coordonnees"]:
         body = client.get(reverse(name)).content.decode()
         assert "Concurrent SARL" not in body
         assert other_key.prefix not in body
@@ -80,10 +82,13 @@ def test_forms_act_on_the_users_own_account_only(client, customer, plans):
     client.post(reverse("accounts:formule"), {"formule": "expert"})
     client.post(reverse("accounts:payg"), {"enabled": "1"})
     client.post(reverse("accounts:api_key_create"), {"name": "Ma clé"})
+    client.post(reverse("accounts:coordonnees"), {"name": "Renommée"})
 
     assert Subscription.objects.get(account=other).plan == plans.starter
     assert Subscription.objects.get(account=other).pay_as_you_go is False
     assert not ApiKey.objects.filter(account=other).exists()
+    other.refresh_from_db()
+    assert other.name != "Renommée"
     assert Subscription.objects.get(account=customer).plan == plans.expert
 
 
@@ -99,6 +104,7 @@ POSTS = [
     ("accounts:formule_annuler", {}),
     ("accounts:api_key_create", {"name": "Sans jeton"}),
     ("accounts:payg", {"enabled": "1"}),
+    ("accounts:coordonnees", {"name": "Sans jeton"}),
 ]
 
 
@@ -111,6 +117,8 @@ def test_every_espace_form_requires_the_csrf_token(csrf_client, customer, name, 
     assert subscription.plan.slug == "starter"
     assert subscription.pay_as_you_go is False
     assert not ApiKey.objects.filter(account=customer).exists()
+    customer.refresh_from_db()
+    assert customer.name != "Sans jeton"
 
 
 def test_revoking_requires_the_csrf_token(csrf_client, customer):

@@ -297,3 +297,41 @@ def test_upgrade_preview_warns_that_a_scheduled_downgrade_will_be_cancelled(clie
     body = text(client.get(reverse("accounts:formule_apercu"), {"formule": "expert"}))
 
     assert "Le passage à la formule Starter prévu le 1er décembre 2026 sera annulé." in body
+
+
+def test_billing_details_are_edited_by_the_customer(customer_client, customer):
+    page = customer_client.get(reverse("accounts:coordonnees"))
+
+    response = customer_client.post(
+        reverse("accounts:coordonnees"),
+        {
+            "name": " Atlas SARL ",
+            "billing_address": "5 rue Larbi Ben M'hidi\nAlger",
+            "nif": "000216001234567",
+            "nis": "",
+            "rc": "16/00-1234567 B 12",
+        },
+        follow=True,
+    )
+
+    assert customer.name in text(page)
+    customer.refresh_from_db()
+    assert (customer.name, customer.nif, customer.rc) == (
+        "Atlas SARL",
+        "000216001234567",
+        "16/00-1234567 B 12",
+    )
+    assert customer.billing_address == "5 rue Larbi Ben M'hidi\nAlger"
+    assert messages_of(response) == [
+        "Coordonnées de facturation enregistrées : elles figureront sur vos prochaines factures."
+    ]
+
+
+def test_a_malformed_nif_is_refused(customer_client, customer):
+    response = customer_client.post(
+        reverse("accounts:coordonnees"), {"name": "Atlas", "nif": "12AB"}
+    )
+
+    assert "Le NIF se compose de 15 à 20 chiffres." in text(response)
+    customer.refresh_from_db()
+    assert customer.nif == ""
