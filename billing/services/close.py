@@ -463,8 +463,11 @@ def _bulk_insert(
         key = model._meta.get_field(pk_by).column
         sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}, {key}"
     connection.ensure_connection()
-    # A server-binding cursor on Django's connection: same transaction, arrays sent as such.
-    with psycopg.Cursor(connection.connection) as cursor:
+    # A server-binding cursor on Django's connection (same transaction, arrays sent as such),
+    # wrapped like Django's own so that query logging, execute wrappers and errors still apply.
+    raw = psycopg.Cursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
         cursor.execute(sql, values)
         if pk_by:
             pks = {key: pk for pk, key in cursor.fetchall()}
