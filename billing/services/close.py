@@ -69,11 +69,20 @@ class CloseResult:
     emails: int = 0
 
     def __str__(self) -> str:
-        numbers = f" ({self.first_number} à {self.last_number})" if self.invoices else ""
+        numbers = ""
+        if self.invoices:
+            last = f" à {self.last_number}" if self.last_number != self.first_number else ""
+            numbers = f" ({self.first_number}{last})"
         return (
-            f"Clôture {self.month} : {self.accounts} comptes, {self.periods_closed} périodes "
-            f"clôturées, {self.invoices} factures émises{numbers}, {self.emails} e-mails envoyés."
+            f"Clôture {self.month} : {_count(self.accounts, 'compte')}, "
+            f"{_count(self.periods_closed, 'période clôturée', 'périodes clôturées')}, "
+            f"{_count(self.invoices, 'facture émise', 'factures émises')}{numbers}, "
+            f"{_count(self.emails, 'e-mail envoyé', 'e-mails envoyés')}."
         )
+
+
+def _count(number: int, singular: str, plural: str = "") -> str:
+    return f"{number} {singular if number < 2 else plural or singular + 's'}"
 
 
 @dataclass

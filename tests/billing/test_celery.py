@@ -115,8 +115,10 @@ def test_the_close_task_closes_the_month_that_just_ended(freeze):
     summary = period_close_task.apply().get()
     again = period_close_task.apply(args=["2026-11"]).get()
 
-    assert summary.startswith("Clôture 2026-11 : 1 comptes, 1 périodes clôturées, 1 factures")
-    assert "0 factures émises" in again
+    assert summary.startswith("Clôture 2026-11 : 1 compte, 1 période clôturée, 1 facture émise")
+    assert (
+        again == "Clôture 2026-11 : 1 compte, 0 période clôturée, 0 facture émise, 0 e-mail envoyé."
+    )
     assert Invoice.objects.get(account=account).total_ttc == Decimal("595.00")
 
 

@@ -450,7 +450,10 @@ def test_command_closes_the_month_that_just_ended_by_default(freeze, capsys):
     call_command("close_period")
 
     out = capsys.readouterr().out
-    assert "Clôture 2026-11 : 1 comptes, 1 périodes clôturées, 1 factures émises" in out
+    assert (
+        "Clôture 2026-11 : 1 compte, 1 période clôturée, 1 facture émise (FA-2026-000001), "
+        "1 e-mail envoyé." in out
+    )
     assert Invoice.objects.get().month == date(2026, 11, 1)
 
 
