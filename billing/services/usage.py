@@ -51,6 +51,8 @@ MAX_IDEMPOTENCY_KEY = 200
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # A collision with a concurrent insert, or a deadlock, is retried this many times in all.
 ATTEMPTS = 5
+# Up to this many events, a batch is inserted first and checked for duplicates after.
+OPTIMISTIC_MAX = 50
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -102,6 +104,10 @@ class _Candidate:
     occurred_at: datetime
     pay_as_you_go: bool
     month: Month
+
+
+class _Collision(Exception):
+    """An optimistic insert met an idempotency key already recorded."""
 
 
 class _Rejected(Exception):
@@ -309,24 +315,31 @@ def usage_record_batch(*, events: Sequence[object], now: datetime | None = None)
         return BatchResult(results)
 
     accounts = {c.key.account_id: c.key.account for c in candidates}
-    histories = payg_histories(
-        sorted(accounts),
-        max(c.occurred_at for c in candidates),
-        {pk: _subscription_payg(account) for pk, account in accounts.items()},
-    )
+    histories = _payg_histories(candidates, accounts)
     for candidate in candidates:
         candidate.pay_as_you_go = histories[candidate.key.account_id].at(candidate.occurred_at)
 
+    # Small batches skip the read of already-recorded keys: the insert reports collisions
+    # (ON CONFLICT DO NOTHING RETURNING) and a collision sends the batch down the careful path.
+    # Large ones read them before taking the locks, to hold the locks for less time; a key
+    # recorded meanwhile by another request makes the insert fail, and the retry reads them
+    # again under the locks.
+    optimistic = len(candidates) <= OPTIMISTIC_MAX
+    recorded = None if optimistic else _recorded(candidates)
     attempt = 0
     while True:
         try:
             with transaction.atomic():
-                missing = _charge(candidates, results, now)
-        except (IntegrityError, OperationalError) as error:
-            attempt += 1
-            if not _is_transient(error) or attempt == ATTEMPTS:
-                raise
-            logger.info("usage batch retried after %s (attempt %d)", type(error).__name__, attempt)
+                missing = _charge(
+                    candidates, results, now, optimistic=optimistic, recorded=recorded
+                )
+        except (IntegrityError, OperationalError, _Collision) as error:
+            if not isinstance(error, _Collision):
+                attempt += 1
+                if not _is_transient(error) or attempt == ATTEMPTS:
+                    raise
+                logger.info("usage batch retried after %s (%d)", type(error).__name__, attempt)
+            optimistic, recorded = False, None
             for candidate in candidates:
                 results[candidate.index] = EventResult(idempotency_key=candidate.idempotency_key)
             continue
@@ -340,11 +353,39 @@ def usage_record_batch(*, events: Sequence[object], now: datetime | None = None)
     return BatchResult(results)
 
 
-def _subscription_payg(account: Account) -> bool:
-    try:
-        return account.subscription.pay_as_you_go
-    except Subscription.DoesNotExist:
-        return False
+def _payg_histories(
+    candidates: list[_Candidate], accounts: dict[int, Account]
+) -> dict[int, PaygHistory]:
+    """Pay-as-you-go of each account over the batch's instants, querying the switches only of
+    the accounts that changed it after their earliest event (the subscription records when its
+    state last changed; the services write both together)."""
+    earliest: dict[int, datetime] = {}
+    for c in candidates:
+        account_id = c.key.account_id
+        if account_id not in earliest or c.occurred_at < earliest[account_id]:
+            earliest[account_id] = c.occurred_at
+    histories: dict[int, PaygHistory] = {}
+    need_history = []
+    for account_id, account in accounts.items():
+        try:
+            subscription = account.subscription
+        except Subscription.DoesNotExist:
+            histories[account_id] = PaygHistory((), False)
+            continue
+        changed_at = subscription.pay_as_you_go_changed_at
+        if changed_at is None or changed_at <= earliest[account_id]:
+            histories[account_id] = PaygHistory((), subscription.pay_as_you_go)
+        else:
+            need_history.append(account_id)
+    if need_history:
+        histories.update(
+            payg_histories(
+                need_history,
+                max(c.occurred_at for c in candidates),
+                {pk: accounts[pk].subscription.pay_as_you_go for pk in need_history},
+            )
+        )
+    return histories
 
 
 def _keys_mark_used(candidates: list[_Candidate], results: list[EventResult], now: datetime):
@@ -389,11 +430,18 @@ class _Running:
 
 
 def _charge(
-    candidates: list[_Candidate], results: list[EventResult], now: datetime
+    candidates: list[_Candidate],
+    results: list[EventResult],
+    now: datetime,
+    *,
+    optimistic: bool,
+    recorded: dict | None,
 ) -> set[tuple[int, Month]]:
     """Step 2, inside one transaction: lock, classify, allocate, insert, update.
 
-    Returns the (account, month) periods that do not exist yet, having written nothing.
+    `recorded`: the batch's keys already in the database, read before the locks (None: read
+    them now, under the locks). Returns the (account, month) periods that do not exist yet,
+    having written nothing.
     """
     wanted = {(c.key.account_id, c.month) for c in candidates}
     locked = (
@@ -415,7 +463,12 @@ def _charge(
     missing = wanted - periods.keys()
     if missing:
         return missing
-    existing = _recorded(candidates)
+    if optimistic:
+        existing = {}
+    elif recorded is not None:
+        existing = recorded
+    else:
+        existing = _recorded(candidates)
     first_in_batch: dict[tuple[int, str], _Candidate] = {}
     new_rows: list[tuple] = []
     for candidate in candidates:
@@ -440,6 +493,8 @@ def _charge(
         first_in_batch[claim] = candidate
         running = periods[(candidate.key.account_id, candidate.month)]
         if running.period.status == BillingPeriod.Status.CLOSED:
+            if optimistic:
+                raise _Collision  # a replay of an event of that month is still a duplicate
             result.error = (
                 f"La période {candidate.month} est clôturée : "
                 "cet événement ne peut plus être facturé."
@@ -454,7 +509,11 @@ def _charge(
     # One order for every transaction's inserts, so that two of them never wait on each other
     # in a cycle over the unique index.
     new_rows.sort(key=lambda row: (row[0], row[4]))
-    _insert_events(new_rows)
+    if optimistic:
+        if _insert_events_new(new_rows) != len(new_rows):
+            raise _Collision
+    else:
+        _insert_events(new_rows)
     changed = [running for running in periods.values() if running.changed]
     _periods_update(changed)
     for running in changed:
@@ -589,12 +648,14 @@ EVENT_COLUMNS = (
     "pay_as_you_go",
 )
 _DATETIMES = (EVENT_COLUMNS.index("occurred_at"), EVENT_COLUMNS.index("received_at"))
+# From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
+COPY_MIN = 50
 # Rows per INSERT statement: within SQLite's 32 766 bound variables.
 _INSERT_CHUNK = 1000
 
 
 def _insert_events(rows: list[tuple]) -> None:
-    """Insert the rows in one statement (COPY on PostgreSQL, a multi-row INSERT elsewhere).
+    """Insert the rows in one statement (COPY on PostgreSQL, else a multi-row INSERT).
 
     bulk_create's per-field preparation costs more than the database itself for a batch of
     1 000; the values here are already what the columns hold (exact Decimals, ints, aware
@@ -605,7 +666,7 @@ def _insert_events(rows: list[tuple]) -> None:
     table = quote(meta.db_table)
     columns = ", ".join(quote(meta.get_field(name).column) for name in EVENT_COLUMNS)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and len(rows) >= COPY_MIN:
             with (
                 connection.wrap_database_errors,
                 cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
@@ -613,7 +674,7 @@ def _insert_events(rows: list[tuple]) -> None:
                 for row in rows:
                     copy.write_row(row)
             return
-        # SQLite stores datetimes naive, in UTC: the backend adapts them.
+        # The backend adapts datetimes (SQLite stores them naive, in UTC).
         adapt = connection.ops.adapt_datetimefield_value
         placeholder = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
         for start in range(0, len(rows), _INSERT_CHUNK):
@@ -629,6 +690,30 @@ def _insert_events(rows: list[tuple]) -> None:
                 + ", ".join([placeholder] * len(chunk)),
                 params,
             )
+
+
+def _insert_events_new(rows: list[tuple]) -> int:
+    """Insert the rows whose idempotency key is new; returns how many were inserted."""
+    quote = connection.ops.quote_name
+    meta = UsageEvent._meta
+    columns = ", ".join(quote(meta.get_field(name).column) for name in EVENT_COLUMNS)
+    placeholder = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list = []
+    for row in rows:
+        values = list(row)
+        for index in _DATETIMES:
+            values[index] = adapt(values[index])
+        params.extend(values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608 (no input)
+            + ", ".join([placeholder] * len(rows))
+            + f" ON CONFLICT ({quote('account_id')}, {quote('idempotency_key')}) DO NOTHING"
+            + f" RETURNING {quote('id')}",
+            params,
+        )
+        return len(cursor.fetchall())
 
 
 # --- may this key spend? ---------------------------------------------------------------------

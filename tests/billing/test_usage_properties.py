@@ -81,6 +81,7 @@ def check_scenario(credits, payg, script):
     key = ApiKeyFactory(account=account)
     switches = [(START - timedelta(days=1), payg)]
     PayAsYouGoChange.objects.create(account=account, enabled=payg, changed_at=switches[0][0])
+    Subscription.objects.filter(account=account).update(pay_as_you_go_changed_at=switches[0][0])
     expected = Expected(credits)
     sent, charged = [], {}
     clock = START
@@ -91,7 +92,9 @@ def check_scenario(credits, payg, script):
             payg = not payg
             switches.append((clock, payg))
             PayAsYouGoChange.objects.create(account=account, enabled=payg, changed_at=clock)
-            Subscription.objects.filter(account=account).update(pay_as_you_go=payg)
+            Subscription.objects.filter(account=account).update(
+                pay_as_you_go=payg, pay_as_you_go_changed_at=clock
+            )
             continue
         if step[0] == "replay":
             if not sent:

@@ -6,7 +6,13 @@ import pytest
 from django.core import mail
 
 from accounts.models import ApiKey
-from billing.models import BillingPeriod, CreditAlert, PayAsYouGoChange, UsageEvent
+from billing.models import (
+    BillingPeriod,
+    CreditAlert,
+    PayAsYouGoChange,
+    Subscription,
+    UsageEvent,
+)
 from billing.services import usage as usage_service
 from billing.services.usage import usage_record_batch
 from catalog.models import AIModel, ModelPrice
@@ -163,6 +169,8 @@ def test_payg_toggled_mid_month_applies_as_it_was_at_each_event(freeze):
     account = key.account
     PayAsYouGoChange.objects.create(account=account, enabled=True, changed_at=at(5))
     PayAsYouGoChange.objects.create(account=account, enabled=False, changed_at=at(12))
+    # As payg_set does: the subscription records when its state last changed.
+    Subscription.objects.filter(account=account).update(pay_as_you_go_changed_at=at(12))
 
     usage_record_batch(
         events=[
@@ -343,12 +351,13 @@ def test_no_alert_without_included_credits(freeze, django_capture_on_commit_call
     assert CreditAlert.objects.count() == 0
 
 
+@pytest.mark.parametrize("size", [2, 60])  # the optimistic path and the pre-read path
 def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(
-    freeze, monkeypatch
+    freeze, monkeypatch, size
 ):
     # As if another request committed the same event between our read and our insert.
     freeze(NOW)
-    key = customer(credits="500")
+    key = customer(credits="1000")
     usage_record_batch(events=[image_event(key, "a")])
     real = usage_service._recorded
     calls = []
@@ -358,10 +367,11 @@ def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(
         return {} if len(calls) == 1 else real(candidates)
 
     monkeypatch.setattr(usage_service, "_recorded", stale_then_real)
+    fresh = [image_event(key, f"new-{n}") for n in range(size - 1)]
 
-    batch = usage_record_batch(events=[image_event(key, "b"), image_event(key, "a")])
+    batch = usage_record_batch(events=[*fresh, image_event(key, "a")])
 
     assert len(calls) == 2
-    assert [r.status for r in batch.results] == ["accepted", "duplicate"]
-    assert UsageEvent.objects.count() == 2
-    assert totals(period_of(key)) == (Decimal("16"), 0, 0)
+    assert [r.status for r in batch.results] == ["accepted"] * (size - 1) + ["duplicate"]
+    assert UsageEvent.objects.count() == size
+    assert totals(period_of(key)) == (Decimal(8) * size, 0, 0)
