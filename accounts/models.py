@@ -119,3 +119,61 @@ class GatewayToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class AuditEvent(models.Model):
+    """Who changed a price, a formula, a pay-as-you-go switch or an invoice status, and when."""
+
+    class Action(models.TextChoices):
+        PRICE_SCHEDULED = "price.scheduled", "Prix annoncé"
+        PRICE_CHANGED = "price.changed", "Prix annoncé modifié"
+        PRICE_CANCELLED = "price.cancelled", "Prix annoncé retiré"
+        PLAN_EDITED = "plan.edited", "Formule modifiée (catalogue)"
+        SUBSCRIPTION_UPGRADED = "subscription.upgraded", "Formule : montée en gamme"
+        SUBSCRIPTION_DOWNGRADE_SCHEDULED = (
+            "subscription.downgrade_scheduled",
+            "Formule : descente programmée",
+        )
+        SUBSCRIPTION_CHANGE_CANCELLED = (
+            "subscription.change_cancelled",
+            "Formule : changement annulé",
+        )
+        SUBSCRIPTION_RESET = "subscription.reset", "Formule : état réinitialisé"
+        PAYG_ON = "payg.on", "Pay as you go activé"
+        PAYG_OFF = "payg.off", "Pay as you go désactivé"
+        INVOICE_PAID = "invoice.paid", "Facture marquée payée"
+        INVOICE_VOIDED = "invoice.voided", "Facture annulée"
+        SETTINGS_EDITED = "settings.edited", "Paramètres de facturation modifiés"
+
+    at = models.DateTimeField("le", db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="par",
+    )
+    actor_label = models.CharField("auteur", max_length=254)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name="compte client",
+    )
+    target = models.CharField("objet", max_length=200)
+    details = models.JSONField("détails", default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "événement d'audit"
+        verbose_name_plural = "journal d'audit"
+        indexes = [models.Index(fields=["action", "at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()} {self.target}"
+        )

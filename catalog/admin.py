@@ -16,6 +16,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 
+from accounts.audit import audit_record, form_changes
+from accounts.models import AuditEvent
+
 from .models import AIModel, FaqEntry, ModelPrice, Plan
 from .pricing import Price, PriceBook
 from .services import (
@@ -66,6 +69,16 @@ class PlanAdmin(admin.ModelAdmin):
 
     def get_prepopulated_fields(self, request, obj=None):
         return {} if obj is not None else self.prepopulated_fields
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            audit_record(
+                action=AuditEvent.Action.PLAN_EDITED,
+                actor=request.user,
+                target=obj.slug,
+                details=form_changes(form),
+            )
 
 
 class ModelPriceForm(forms.ModelForm):
@@ -137,6 +150,7 @@ class ModelPriceFormSet(forms.BaseInlineFormSet):
         if any(self.errors):
             return
         self.now = timezone.now()
+        self.actor = None  # the staff user, set by AIModelAdmin.save_formset
         history = price_history(self.instance)
         originals = {row.pk: row for row in history}
         deleted, changed = self._changes()
@@ -176,19 +190,27 @@ class ModelPriceFormSet(forms.BaseInlineFormSet):
         deleted, changed = self._changes()
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         for form in deleted:
-            price_cancel(price=form.instance)
+            price_cancel(price=form.instance, by=self.actor)
             self.deleted_objects.append(form.instance)
         for form in changed:
             data = form.cleaned_data
             values = {field: data.get(field) for field in PRICE_FIELDS}
             if form.instance.pk is None:
                 price = price_schedule(
-                    model=self.instance, effective_at=data["effective_at"], now=self.now, **values
+                    model=self.instance,
+                    effective_at=data["effective_at"],
+                    now=self.now,
+                    by=self.actor,
+                    **values,
                 )
                 self.new_objects.append(price)
             else:
                 price = price_reschedule(
-                    price=form.instance, effective_at=data["effective_at"], now=self.now, **values
+                    price=form.instance,
+                    effective_at=data["effective_at"],
+                    now=self.now,
+                    by=self.actor,
+                    **values,
                 )
                 self.changed_objects.append((price, form.changed_data))
         return self.new_objects + [price for price, _ in self.changed_objects]
@@ -272,6 +294,10 @@ class AIModelAdmin(admin.ModelAdmin):
             return "—"
         price = upcoming[0]
         return f"{_price_text(price)} à partir du {_instant(price.effective_at)}"
+
+    def save_formset(self, request, form, formset, change):
+        formset.actor = request.user  # recorded in the audit trail with each price row
+        super().save_formset(request, form, formset, change)
 
     def has_delete_permission(self, request, obj=None):
         # Its price history is kept forever: untick « disponible » to withdraw it instead.

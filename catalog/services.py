@@ -18,6 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
+
 from .models import AIModel, ModelPrice
 
 # Staff type "now" into a form and submit it a little later.
@@ -236,6 +239,7 @@ def price_schedule(
     output_per_million: Decimal | None = None,
     per_image: Decimal | None = None,
     now: datetime | None = None,
+    by: User | None = None,
 ) -> ModelPrice:
     """Add a row to `model`'s price history (see price_validate for the rules)."""
     model = _lock_model(model)
@@ -247,12 +251,28 @@ def price_schedule(
         per_image=per_image,
         now=now,
     )
-    return ModelPrice.objects.create(
+    price = ModelPrice.objects.create(
         model=model,
         effective_at=effective_at,
         input_per_million=input_per_million,
         output_per_million=output_per_million,
         per_image=per_image,
+    )
+    _audit(AuditEvent.Action.PRICE_SCHEDULED, price, by)
+    return price
+
+
+def _audit(action: AuditEvent.Action, price: ModelPrice, by: User | None) -> None:
+    audit_record(
+        action=action,
+        actor=by,
+        target=price.model.slug,
+        details={
+            "effective_at": price.effective_at,
+            "input_per_million": price.input_per_million,
+            "output_per_million": price.output_per_million,
+            "per_image": price.per_image,
+        },
     )
 
 
@@ -265,6 +285,7 @@ def price_reschedule(
     output_per_million: Decimal | None = None,
     per_image: Decimal | None = None,
     now: datetime | None = None,
+    by: User | None = None,
 ) -> ModelPrice:
     """Change an announced row that is not in effect yet."""
     model = _lock_model(price.model)
@@ -283,13 +304,15 @@ def price_reschedule(
     price.output_per_million = output_per_million
     price.per_image = per_image
     price.save()
+    _audit(AuditEvent.Action.PRICE_CHANGED, price, by)
     return price
 
 
 @transaction.atomic
-def price_cancel(*, price: ModelPrice) -> None:
+def price_cancel(*, price: ModelPrice, by: User | None = None) -> None:
     """Withdraw an announced row that is not in effect yet."""
     _lock_model(price.model)
     price = ModelPrice.objects.select_for_update().get(pk=price.pk)
     _ensure_future(price)
+    _audit(AuditEvent.Action.PRICE_CANCELLED, price, by)
     price.delete()

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from accounts.audit import audit_record, form_changes
+from accounts.models import AuditEvent
 from billing.models import BillingSettings
 
 
@@ -44,6 +46,16 @@ class BillingSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            audit_record(
+                action=AuditEvent.Action.SETTINGS_EDITED,
+                actor=request.user,
+                target="Paramètres de facturation",
+                details=form_changes(form),
+            )
 
     def changelist_view(self, request, extra_context=None):
         # A list of one row is noise: go straight to the form.

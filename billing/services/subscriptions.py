@@ -14,7 +14,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, User
+from accounts.audit import audit_record
+from accounts.models import Account, AuditEvent, User
 from catalog.models import Plan
 
 from ..models import BillingPeriod, PayAsYouGoChange, PeriodFee, PlanChange, Subscription
@@ -190,7 +191,7 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
     subscription.plan = plan
     subscription.save(update_fields=["plan"])
     _cancel_scheduled(account=account)
-    return PlanChange.objects.create(
+    change = PlanChange.objects.create(
         account=account,
         from_plan=current,
         to_plan=plan,
@@ -200,6 +201,23 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
         effective_at=now,
         credits_added=preview.credits_added,
         requested_by=by,
+    )
+    _audit_change(AuditEvent.Action.SUBSCRIPTION_UPGRADED, change, by)
+    return change
+
+
+def _audit_change(action: AuditEvent.Action, change: PlanChange, by: User | None) -> None:
+    audit_record(
+        action=action,
+        actor=by,
+        account=change.account,
+        target=str(change.account),
+        details={
+            "de": change.from_plan.slug if change.from_plan else None,
+            "vers": change.to_plan.slug if change.to_plan else None,
+            "effectif_le": change.effective_at,
+            "credits_ajoutes": change.credits_added,
+        },
     )
 
 
@@ -223,7 +241,7 @@ def subscription_schedule_downgrade(
         )
     now = timezone.now()
     _cancel_scheduled(account=account)
-    return PlanChange.objects.create(
+    change = PlanChange.objects.create(
         account=account,
         from_plan=current,
         to_plan=plan,
@@ -233,13 +251,18 @@ def subscription_schedule_downgrade(
         effective_at=Month.of(now).next().starts_at,
         requested_by=by,
     )
+    _audit_change(AuditEvent.Action.SUBSCRIPTION_DOWNGRADE_SCHEDULED, change, by)
+    return change
 
 
 @transaction.atomic
 def subscription_cancel_scheduled(*, account: Account, by: User | None = None) -> PlanChange | None:
     """Cancel the scheduled downgrade if any; returns it, or None when there was none."""
     _lock(account=account)
-    return _cancel_scheduled(account=account)
+    cancelled = _cancel_scheduled(account=account)
+    if cancelled is not None:
+        _audit_change(AuditEvent.Action.SUBSCRIPTION_CHANGE_CANCELLED, cancelled, by)
+    return cancelled
 
 
 @transaction.atomic
@@ -261,6 +284,7 @@ def subscription_change(
             if plan is None:
                 raise SubscriptionError("Vous n'avez déjà aucune formule.")
             raise SubscriptionError(f"La formule {plan.name} est déjà la vôtre.")
+        _audit_change(AuditEvent.Action.SUBSCRIPTION_CHANGE_CANCELLED, cancelled, by)
         return cancelled
     if is_upgrade(current=current, target=plan):
         return subscription_upgrade(account=account, plan=plan, by=by)
@@ -276,6 +300,12 @@ def payg_set(*, account: Account, enabled: bool, by: User | None = None) -> Subs
     subscription.pay_as_you_go_changed_at = now
     subscription.save(update_fields=["pay_as_you_go", "pay_as_you_go_changed_at"])
     PayAsYouGoChange.objects.create(account=account, enabled=enabled, changed_at=now, changed_by=by)
+    audit_record(
+        action=AuditEvent.Action.PAYG_ON if enabled else AuditEvent.Action.PAYG_OFF,
+        actor=by,
+        account=account,
+        target=str(account),
+    )
     return subscription
 
 
@@ -343,4 +373,15 @@ def subscription_reset(
     # Credits never drop below what the period already consumed (a database constraint).
     period.included_credits = max(credits, period.consumed)
     period.save(update_fields=["plan", "included_credits"])
+    audit_record(
+        action=AuditEvent.Action.SUBSCRIPTION_RESET,
+        actor=by,
+        account=account,
+        target=str(account),
+        details={
+            "formule": plan.slug if plan else None,
+            "pay_as_you_go": pay_as_you_go,
+            "depuis": since,
+        },
+    )
     return subscription
