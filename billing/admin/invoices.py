@@ -224,7 +224,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         changed, refused = 0, []
         for invoice in queryset.order_by("pk"):
             try:
-                service(invoice=invoice)
+                service(invoice=invoice, by=request.user)
                 changed += 1
             except InvoiceStateError as error:
                 refused.append(str(error))

@@ -15,6 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from num2words import num2words
 
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
+
 from ..models import BillingSettings, Invoice, InvoiceLine
 from ..periods import Month
 
@@ -198,7 +201,7 @@ def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
 
 
 @transaction.atomic
-def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
+def invoice_mark_paid(*, invoice: Invoice, by: User | None = None) -> Invoice:
     """issued → paid (idempotent on a paid invoice)."""
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if locked.status == Invoice.Status.PAID:
@@ -210,12 +213,13 @@ def invoice_mark_paid(*, invoice: Invoice) -> Invoice:
     locked.status = Invoice.Status.PAID
     locked.paid_at = timezone.now()
     locked.save(update_fields=["status", "paid_at"])
+    _audit(AuditEvent.Action.INVOICE_PAID, locked, by)
     logger.info("Facture %s marquée payée", locked.number)
     return locked
 
 
 @transaction.atomic
-def invoice_void(*, invoice: Invoice) -> Invoice:
+def invoice_void(*, invoice: Invoice, by: User | None = None) -> Invoice:
     """issued → void (idempotent on a void invoice). Its number stays used: no gap, no reuse."""
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if locked.status == Invoice.Status.VOID:
@@ -227,8 +231,19 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
     locked.status = Invoice.Status.VOID
     locked.voided_at = timezone.now()
     locked.save(update_fields=["status", "voided_at"])
+    _audit(AuditEvent.Action.INVOICE_VOIDED, locked, by)
     logger.info("Facture %s annulée", locked.number)
     return locked
+
+
+def _audit(action: AuditEvent.Action, invoice: Invoice, by: User | None) -> None:
+    audit_record(
+        action=action,
+        actor=by,
+        account=invoice.account,
+        target=invoice.number,
+        details={"total_ttc": invoice.total_ttc, "mois": invoice.month},
+    )
 
 
 def amount_in_words(amount: Decimal) -> str:

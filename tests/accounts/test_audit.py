@@ -105,3 +105,22 @@ def test_staff_read_the_trail_in_the_admin_and_cannot_alter_it(client, staff_use
     assert detail.status_code == 200
     assert delete.status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_invoice_status_changes_in_the_admin_are_recorded(client, staff_user):
+    from tests.billing.factories import InvoiceFactory
+
+    invoice = InvoiceFactory()
+
+    response = client.post(
+        reverse("admin:billing_invoice_changelist"),
+        {"action": "mark_paid", "_selected_action": [invoice.pk]},
+    )
+
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action=AuditEvent.Action.INVOICE_PAID)
+    assert (event.target, event.actor, event.account) == (
+        invoice.number,
+        staff_user,
+        invoice.account,
+    )
