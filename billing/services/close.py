@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import psycopg
 from django.db import connection, transaction
-from django.db.models import JSONField, Model, Sum
+from django.db.models import JSONField, Model, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Account
@@ -120,7 +120,12 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
             f"Le mois {month} n'est pas terminé : seul un mois passé peut être clôturé."
         )
     catalog = _Catalog.load()
-    accounts = Account.objects.filter(created_at__lt=month.ends_at)
+    # Accounts that existed then, and any that has a period of that month all the same (a
+    # demo or operator account set up "as if" it had been there since an earlier day).
+    accounts = Account.objects.filter(
+        Q(created_at__lt=month.ends_at)
+        | Q(pk__in=BillingPeriod.objects.filter(month=month.first_day).values("account_id"))
+    )
     total = accounts.count()
     result = CloseResult(month=month)
     logger.info("Clôture %s : %d comptes à traiter", month, total)

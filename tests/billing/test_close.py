@@ -398,6 +398,20 @@ def test_accounts_created_after_the_month_are_left_alone(freeze):
     assert BillingPeriod.objects.count() == 0
 
 
+def test_an_account_set_up_as_if_since_an_earlier_month_is_closed_too(freeze):
+    freeze("2026-12-01 00:01 +01:00")
+    account = AccountFactory(subscription__plan=plan("standard"))
+    period_get_or_create(account=account, month=NOVEMBER)  # e.g. create_demo_customer --since
+    freeze(CLOSE_TIME)
+
+    outcome = period_close(month=NOVEMBER)
+
+    assert outcome.invoices == 1
+    invoice = Invoice.objects.get(account=account)
+    assert (invoice.total_ht, invoice.total_ttc) == (Decimal("1000.00"), Decimal("1190.00"))
+    assert BillingPeriod.objects.get(account=account, month=NOVEMBER.first_day).status == "closed"
+
+
 def test_an_account_without_a_subscription_gets_one_and_an_empty_period(freeze):
     freeze("2026-10-15 08:00 +01:00")
     account = AccountFactory(subscription__plan=plan("starter"))
