@@ -2,17 +2,20 @@
 
 A batch goes through three steps, so that the only work done under a lock is the allocation:
 
-1. Outside any transaction: parse and price every event (one query per table: keys, models,
-   prices, pay-as-you-go history), and make sure every period the batch touches exists
-   (``period_get_or_create`` locks the subscription, so it must not run under period locks).
-2. One short transaction: lock the batch's periods in pk order (``FOR NO KEY UPDATE``), read
-   which idempotency keys the database already holds, allocate each new event's cost to credits,
-   overage or write-off in request order, insert the events in one statement and update each
-   period once. The unique constraint (account, idempotency_key) is what makes an event count
-   once: an insert that collides with a concurrent transaction's row raises IntegrityError and
-   the whole step is retried, and the retry sees that row as already recorded.
+1. Outside any transaction: parse and price every event (one query for the keys with their
+   subscriptions, one for the prices; the pay-as-you-go history only of accounts that switched
+   it after their event) and, for batches above OPTIMISTIC_MAX events, read which of their
+   idempotency keys are already recorded.
+2. One short transaction: lock the batch's periods in pk order (``FOR NO KEY UPDATE``),
+   allocate each new event's cost to credits, overage or write-off in request order, insert the
+   events in one statement and update the periods in one more. A missing period is created
+   outside the locks (``period_get_or_create`` locks the subscription) and the step rerun.
 3. After commit: the keys' ``last_used_at`` and the credit alert e-mails.
 
+The unique constraint (account, idempotency_key) is what makes an event count once, never the
+read: an insert that meets a row recorded meanwhile fails (a small batch's
+``ON CONFLICT DO NOTHING`` reports it), the transaction rolls back and the step is rerun with
+the keys read under the locks, where the other row is seen as recorded.
 SQLite has no row locks, but its write transactions are serialised (``BEGIN IMMEDIATE``).
 """
 
