@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.keys import hash_secret
 from accounts.models import Account, ApiKey, User
-from billing.models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription
+from billing.models import BillingPeriod, Invoice, PayAsYouGoChange, PlanChange, Subscription
 from billing.services.periods import current_period
 
 pytestmark = pytest.mark.django_db
@@ -143,5 +143,26 @@ def test_demo_setup_creates_the_logins_once(freeze):
     assert "  e-mail demo@iafactory.dz · mot de passe demo-iafactory" in first
     assert "  e-mail demo@iafactory.dz (déjà créé) · mot de passe demo-iafactory" in second
     assert not any(password in line for line in second)
-    assert ApiKey.objects.filter(account=demo).count() == 1
+    assert ApiKey.objects.filter(account=demo).count() == 2  # the printed one and the demo app's
     assert User.objects.count() == 2
+
+
+def test_demo_customer_has_a_closed_month_with_its_invoice_and_usage_this_month(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+
+    run("demo_setup")
+    run("demo_setup")
+
+    demo = Account.objects.get(owner__email="demo@iafactory.dz")
+    invoice = Invoice.objects.get(account=demo)
+    assert (invoice.number, invoice.month) == ("FA-2026-000001", date(2026, 10, 1))
+    assert invoice.total_ht == Decimal("1000.00")  # the Standard fee; usage stayed in credits
+    october = BillingPeriod.objects.get(account=demo, month=date(2026, 10, 1))
+    november = BillingPeriod.objects.get(account=demo, month=date(2026, 11, 1))
+    assert october.status == BillingPeriod.Status.CLOSED
+    assert Decimal(0) < october.consumed < october.included_credits
+    assert Decimal(0) < november.consumed < november.included_credits
+    assert (
+        november.events.filter(occurred_at__gt=datetime(2026, 11, 16, 10, tzinfo=ALGIERS)).count()
+        == 0
+    )

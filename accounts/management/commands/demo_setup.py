@@ -5,7 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.demo import demo_usage_history
 from accounts.models import Account, User
+from billing.periods import Month
 
 ADMIN_EMAIL = "admin@iafactory.dz"
 DEMO_EMAIL = "demo@iafactory.dz"
@@ -47,13 +49,16 @@ class Command(BaseCommand):
         if Account.objects.filter(owner__email=DEMO_EMAIL).exists():
             self.stdout.write(f"  e-mail {DEMO_EMAIL} (déjà créé) · mot de passe {DEMO_PASSWORD}")
             return
+        # A customer since last month, so that it has a closed month with its invoice.
         call_command(
             "create_demo_customer",
             email=DEMO_EMAIL,
             plan="standard",
             payg="off",
+            since=Month.current().previous().first_day,
             name="Démo SARL",
             password=DEMO_PASSWORD,
             stdout=self.stdout,
         )
+        demo_usage_history(account=Account.objects.get(owner__email=DEMO_EMAIL))
         self.stdout.write(f"  e-mail {DEMO_EMAIL} · mot de passe {DEMO_PASSWORD}")
