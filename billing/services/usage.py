@@ -191,6 +191,8 @@ def _text(event: dict, name: str) -> str:
         raise _Rejected(f"« {name} » est obligatoire.")
     if not isinstance(value, str):
         raise _Rejected(f"« {name} » doit être une chaîne de caractères.")
+    if "\x00" in value:
+        raise _Rejected(f"« {name} » contient un caractère nul.")
     return value
 
 
@@ -279,7 +281,8 @@ def _load_context(events: Sequence[object], now: datetime) -> _Context:
         if isinstance(event, dict):
             if isinstance(event.get("api_key"), str):
                 raw_keys.add(event["api_key"])
-            if isinstance(event.get("model"), str):
+            # A NUL byte cannot reach PostgreSQL; _text rejects such an event.
+            if isinstance(event.get("model"), str) and "\x00" not in event["model"]:
                 slugs.add(event["model"])
     hashes = {hash_secret(raw): raw for raw in raw_keys}
     keys: dict[str, _Key | None] = dict.fromkeys(raw_keys)
