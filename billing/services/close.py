@@ -128,7 +128,12 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
     )
     total = accounts.count()
     result = CloseResult(month=month)
-    logger.info("Clôture %s : %d comptes à traiter", month, total)
+    logger.info(
+        "Clôture %s : %d comptes à traiter",
+        month,
+        total,
+        extra={"event": "close.start", "month": str(month), "accounts_total": total},
+    )
     for account_ids in _id_chunks(accounts, chunk_size):
         periods_create_missing(account_ids=account_ids, month=month)
         closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
@@ -147,10 +152,31 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
             total,
             result.periods_closed,
             result.invoices,
+            extra={
+                "event": "close.progress",
+                "month": str(month),
+                "accounts_done": result.accounts,
+                "accounts_total": total,
+                "periods_closed": result.periods_closed,
+                "invoices": result.invoices,
+            },
         )
     # The invoices of a run killed between its commit and its e-mails.
     result.emails += invoices_issued_notify_pending(month=month)
-    logger.info("%s", result)
+    logger.info(
+        "%s",
+        result,
+        extra={
+            "event": "close.done",
+            "month": str(month),
+            "accounts": result.accounts,
+            "periods_closed": result.periods_closed,
+            "invoices": result.invoices,
+            "first_number": result.first_number,
+            "last_number": result.last_number,
+            "emails": result.emails,
+        },
+    )
     return result
 
 

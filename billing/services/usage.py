@@ -394,6 +394,52 @@ def usage_record_batch(*, events: Sequence[object], now: datetime | None = None)
 
     Not one atomic block: see the module docstring for the three steps and why.
     """
+    result = _record_batch(events, now)
+    if result.rejected:
+        _log_rejections(events, result)
+    return result
+
+
+# At most this many rejected events are detailed in the batch's log line.
+LOGGED_REJECTIONS = 20
+
+
+def _log_rejections(events: Sequence[object], result: BatchResult) -> None:
+    """One structured line per batch; keys appear only by their visible prefix."""
+    rejected = []
+    reasons: dict[str, int] = defaultdict(int)
+    for event, outcome in zip(events, result.results, strict=True):
+        if outcome.status != REJECTED:
+            continue
+        reasons[outcome.error or ""] += 1
+        if len(rejected) < LOGGED_REJECTIONS:
+            detail = event if isinstance(event, dict) else {}
+            api_key = detail.get("api_key")
+            model = detail.get("model")
+            rejected.append(
+                {
+                    "idempotency_key": outcome.idempotency_key,
+                    "key_prefix": api_key[:12] if isinstance(api_key, str) else None,
+                    "model": model[:60] if isinstance(model, str) else None,
+                    "error": outcome.error,
+                }
+            )
+    logger.warning(
+        "usage events rejected: %d of %d",
+        result.rejected,
+        len(events),
+        extra={
+            "event": "usage.rejected",
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": result.rejected,
+            "reasons": dict(reasons),
+            "rejected_events": rejected,
+        },
+    )
+
+
+def _record_batch(events: Sequence[object], now: datetime | None) -> BatchResult:
     if len(events) > MAX_BATCH:
         raise BatchTooLarge(f"Au plus {MAX_BATCH} événements par requête.")
     now = now or timezone.now()
