@@ -47,6 +47,8 @@ class CustomerKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("Clé API inconnue.")
         if key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Clé API révoquée.")
+        if not key.account.owner.is_active:
+            raise exceptions.AuthenticationFailed("Compte désactivé.")
         return key.account.owner, key
 
     def authenticate_header(self, request) -> str:

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, retarget
@@ -252,6 +253,7 @@ def api(request):
     return render(request, "accounts/api.html", _api_context(account))
 
 
+@never_cache  # the response carries the key's secret
 @login_required
 @require_POST
 @vary_on_headers("HX-Request")

@@ -76,7 +76,7 @@ class AuthorizeRequest(serializers.Serializer):
 class AuthorizeResponse(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["unknown_key", "revoked_key", "no_credits", "no_formula"],
+        choices=["unknown_key", "revoked_key", "inactive_account", "no_credits", "no_formula"],
         allow_null=True,
         help_text="Null quand l'appel est autorisé.",
     )
@@ -322,9 +322,17 @@ def _date_param(request, name: str, default: date) -> date:
     if value in (None, ""):
         return default
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise _BadFilter(f"« {name} » doit être une date AAAA-MM-JJ.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _BadFilter(f"« {name} » doit être entre {FIRST_DAY} et {LAST_DAY}.")
+    return day
+
+
+# Billing has no data before 2000; far-future dates would overflow date arithmetic.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 
 
 class _BadFilter(Exception):

@@ -20,7 +20,7 @@ class Month:
     month: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.month <= 12 or not 2000 <= self.year <= 9999:
+        if not 1 <= self.month <= 12 or not 2000 <= self.year <= 2999:
             raise ValueError(f"Mois invalide : {self.year}-{self.month:02d}")
 
     @classmethod

@@ -4,7 +4,7 @@ from django.shortcuts import render
 RETRY_AFTER_SECONDS = 300
 
 
-def too_many_requests(request, exception=None):
+def too_many_requests(request, exception=None, retry_after: int = RETRY_AFTER_SECONDS):
     response = render(request, "429.html", status=429)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(retry_after)
     return response

@@ -1,7 +1,8 @@
 """Fixed-window rate limits on atomic cache counters (INCR in Redis when it is configured).
 
 Log-in, sign-up and password reset are limited by django-allauth (ACCOUNT_RATE_LIMITS, with a
-cache lock); this module limits the JSON API, per gateway token, customer key or client IP.
+cache lock); this module limits the JSON API, per gateway token, customer key or client IP,
+and the staff log-in of the Django admin.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
-
-from accounts.keys import hash_secret
 
 _RATE_RE = re.compile(r"^(\d+)/(s|m|h|d)$")
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -61,6 +61,23 @@ def api_scope(path: str) -> str:
     return "public"
 
 
+def limit_posts(view, *, scope: str, rate: Rate):
+    """Wrap a form view: POSTs beyond `rate` per client IP get the 429 page with Retry-After."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            ip = request.META.get("REMOTE_ADDR", "unknown")
+            allowed, retry_after = rate_hit(f"{scope}:ip:{ip}", rate)
+            if not allowed:
+                from .errors import too_many_requests
+
+                return too_many_requests(request, retry_after=retry_after)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 class ApiRateThrottle(BaseThrottle):
     """Per-scope limits from settings.API_RATE_LIMITS; answers 429 with Retry-After."""
 
@@ -73,10 +90,10 @@ class ApiRateThrottle(BaseThrottle):
         return allowed
 
     def _identity(self, request) -> str:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if header.lower().startswith("bearer ") and len(header) > 7:
-            # A digest of the credential: the secret itself never reaches the cache.
-            return "cred:" + hash_secret(header[7:].strip())[:24]
+        # The authenticated key or token (never a header anyone can vary), else the client IP.
+        credential = getattr(request, "auth", None)
+        if credential is not None and getattr(credential, "pk", None) is not None:
+            return f"{type(credential).__name__}:{credential.pk}"
         return "ip:" + (self.get_ident(request) or "unknown")
 
     def wait(self) -> float | None:

@@ -3,11 +3,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from iafactory import health
+from iafactory import health, ratelimit
+from iafactory.ratelimit import Rate
 
 admin.site.site_header = "IAFactory — administration"
 admin.site.site_title = "IAFactory"
 admin.site.index_title = "Portail client et facturation"
+# Staff log in through Django's own form, which allauth's limits do not cover.
+admin.site.login = ratelimit.limit_posts(admin.site.login, scope="admin-login", rate=Rate(10, 300))
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:tarifs", permanent=False)),

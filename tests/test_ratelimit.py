@@ -3,6 +3,7 @@ import threading
 import pytest
 
 from iafactory.ratelimit import Rate, rate_hit
+from tests.accounts.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,14 +60,35 @@ def test_public_api_answers_429_with_retry_after(client, settings):
     assert 1 <= int(response["Retry-After"]) <= 60
 
 
-def test_limits_are_per_credential_not_global(client, settings):
+def test_a_made_up_authorization_header_does_not_open_a_new_bucket(client, settings):
     settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "public": "1/m"}
 
     first = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer one")
     other = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer two")
-    again = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer one")
+
+    assert (first.status_code, other.status_code) == (200, 429)
+
+
+def test_each_customer_key_has_its_own_limit(client, settings):
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "customer": "1/m"}
+    one, two = ApiKeyFactory(), ApiKeyFactory()
+
+    first = client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Bearer {one.raw}")
+    other = client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Bearer {two.raw}")
+    again = client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Bearer {one.raw}")
 
     assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
+
+
+def test_the_admin_log_in_is_limited_too(client):
+    data = {"username": "staff@iafactory.dz", "password": "mauvais"}
+
+    statuses = [client.post("/admin/login/", data).status_code for _ in range(10)]
+    response = client.post("/admin/login/", data)
+
+    assert set(statuses) == {200}
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 300
 
 
 def test_failed_logins_are_refused_after_five_attempts(client):
@@ -90,3 +112,24 @@ def test_a_login_flood_gets_429_with_retry_after(client):
     assert response.status_code == 429
     assert response["Retry-After"] == "300"
     assert "Trop de tentatives" in response.content.decode()
+
+
+def test_a_sign_up_flood_gets_429(client):
+    data = {"email": "pas-une-adresse", "password1": "x", "password2": "y"}
+
+    statuses = [client.post("/comptes/signup/", data).status_code for _ in range(20)]
+    response = client.post("/comptes/signup/", data)
+
+    assert set(statuses) == {200}
+    assert response.status_code == 429
+    assert response["Retry-After"] == "300"
+
+
+def test_password_reset_requests_for_one_address_get_429(client):
+    data = {"email": "quelquun@example.dz"}
+
+    statuses = [client.post("/comptes/password/reset/", data).status_code for _ in range(5)]
+    response = client.post("/comptes/password/reset/", data)
+
+    assert set(statuses) == {302}
+    assert response.status_code == 429

@@ -244,7 +244,7 @@ class AccountAdmin(admin.ModelAdmin):
 
     # Actions: each goes through the billing services
 
-    @admin.action(description="Changer de formule…")
+    @admin.action(description="Changer de formule…", permissions=["change"])
     def change_plan(self, request, queryset):
         if "apply" in request.POST:
             form = PlanChoiceForm(request.POST)
@@ -274,19 +274,19 @@ class AccountAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "accounts/admin/change_plan.html", context)
 
-    @admin.action(description="Activer le pay as you go")
+    @admin.action(description="Activer le pay as you go", permissions=["change"])
     def payg_on(self, request, queryset):
         for account in queryset:
             payg_set(account=account, enabled=True, by=request.user)
         self.message_user(request, f"Pay as you go activé pour {queryset.count()} compte(s).")
 
-    @admin.action(description="Désactiver le pay as you go")
+    @admin.action(description="Désactiver le pay as you go", permissions=["change"])
     def payg_off(self, request, queryset):
         for account in queryset:
             payg_set(account=account, enabled=False, by=request.user)
         self.message_user(request, f"Pay as you go désactivé pour {queryset.count()} compte(s).")
 
-    @admin.action(description="Annuler le changement de formule programmé")
+    @admin.action(description="Annuler le changement de formule programmé", permissions=["change"])
     def cancel_scheduled(self, request, queryset):
         cancelled = sum(
             subscription_cancel_scheduled(account=account, by=request.user) is not None
@@ -324,7 +324,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # Usage events point at their key: revoke instead.
         return False
 
-    @admin.action(description="Révoquer les clés sélectionnées")
+    @admin.action(description="Révoquer les clés sélectionnées", permissions=["change"])
     def revoke(self, request, queryset):
         active = list(queryset.filter(revoked_at__isnull=True))
         for key in active:

@@ -38,7 +38,7 @@ class GatewayTokenAdmin(admin.ModelAdmin):
         # Revoke instead: a deleted token would leave no trace of what it was.
         return False
 
-    @admin.action(description="Révoquer les jetons sélectionnés")
+    @admin.action(description="Révoquer les jetons sélectionnés", permissions=["change"])
     def revoke(self, request, queryset):
         active = list(queryset.filter(revoked_at__isnull=True))
         for token in active:

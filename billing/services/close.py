@@ -137,7 +137,9 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
     for account_ids in _id_chunks(accounts, chunk_size):
         periods_create_missing(account_ids=account_ids, month=month)
         closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
-        periods_create_missing(account_ids=account_ids, month=month.next())
+        periods_create_missing(
+            account_ids=_existing_by(account_ids, month.next()), month=month.next()
+        )
         result.emails += invoices_issued_notify(invoices=invoices)
         result.accounts += len(account_ids)
         result.periods_closed += closed
@@ -195,6 +197,18 @@ def periods_close_overdue(*, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[Close
     }
     months.add(current.previous())
     return [period_close(month=month, chunk_size=chunk_size) for month in sorted(months)]
+
+
+def _existing_by(account_ids: list[int], month: Month) -> list[int]:
+    """The accounts that existed by the end of `month` or already have a period in it."""
+    return list(
+        Account.objects.filter(pk__in=account_ids)
+        .filter(
+            Q(created_at__lt=month.ends_at)
+            | Q(pk__in=BillingPeriod.objects.filter(month=month.first_day).values("account_id"))
+        )
+        .values_list("pk", flat=True)
+    )
 
 
 def _id_chunks(accounts, chunk_size: int) -> Iterator[list[int]]:

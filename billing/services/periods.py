@@ -26,7 +26,8 @@ def scheduled_changes_apply(*, subscription: Subscription, at: datetime) -> None
     due = PlanChange.objects.filter(
         account_id=subscription.account_id,
         status=PlanChange.Status.SCHEDULED,
-        effective_at__lte=at,
+        # Never before its time, even for a period made early: the customer may still cancel.
+        effective_at__lte=min(at, timezone.now()),
     ).first()
     if due is None:
         return

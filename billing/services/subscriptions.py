@@ -124,11 +124,12 @@ def _preview(
     )
 
 
-def _lock(*, account: Account) -> tuple[Subscription, BillingPeriod]:
-    """Lock the subscription, then the current period (created if needed, due changes applied)."""
+def _lock(*, account: Account, month: Month | None = None) -> tuple[Subscription, BillingPeriod]:
+    """Lock the subscription, then the period of `month` (default: the current one), created if
+    needed with due changes applied."""
     subscription_get_or_create(account=account)
     Subscription.objects.select_for_update(no_key=True).get(account=account)
-    period = period_get_or_create(account=account, month=Month.current())
+    period = period_get_or_create(account=account, month=month or Month.current())
     # Re-read: creating the period may just have applied a scheduled downgrade.
     subscription = Subscription.objects.select_related("plan").get(account=account)
     period = BillingPeriod.objects.select_for_update(no_key=True).get(pk=period.pk)
@@ -160,13 +161,14 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
 
     A downgrade scheduled before is cancelled: the customer's latest choice wins.
     """
-    subscription, period = _lock(account=account)
+    # One reading of the clock for the period and the day, even across midnight.
+    now = timezone.now()
+    subscription, period = _lock(account=account, month=Month.of(now))
     current = subscription.plan
     if not is_upgrade(current=current, target=plan):
         raise SubscriptionError(
             f"La formule {plan.name} n'est pas supérieure à votre formule actuelle."
         )
-    now = timezone.now()
     preview = _preview(period=period, current=current, target=plan, now=now)
 
     open_fee = _open_fee(period)

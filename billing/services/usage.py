@@ -105,6 +105,7 @@ class _Key:
     last_used_at: datetime | None
     pay_as_you_go: bool
     pay_as_you_go_changed_at: datetime | None
+    started_at: datetime | None  # the account's subscription: no usage in months before it
 
 
 @dataclass
@@ -247,7 +248,7 @@ _PERIOD_FIELDS = (
 _SQL = {
     "keys": """
         SELECT k.key_hash, k.id, k.account_id, k.revoked_at, k.last_used_at,
-               s.pay_as_you_go, s.pay_as_you_go_changed_at
+               s.pay_as_you_go, s.pay_as_you_go_changed_at, s.started_at
         FROM accounts_apikey k LEFT JOIN billing_subscription s ON s.account_id = k.account_id
         WHERE k.key_hash = ANY(%s)
     """,
@@ -297,11 +298,19 @@ def _load_context(events: Sequence[object], now: datetime) -> _Context:
             "last_used_at",
             "account__subscription__pay_as_you_go",
             "account__subscription__pay_as_you_go_changed_at",
+            "account__subscription__started_at",
         ),
     ):
-        pk, account_id, revoked_at, last_used_at, payg, payg_changed_at = fields
+        pk, account_id, revoked_at, last_used_at, payg, payg_changed_at, started_at = fields
         keys[hashes[key_hash]] = _Key(
-            pk, key_hash, account_id, revoked_at, last_used_at, bool(payg), payg_changed_at
+            pk,
+            key_hash,
+            account_id,
+            revoked_at,
+            last_used_at,
+            bool(payg),
+            payg_changed_at,
+            started_at,
         )
     # A model without any price cannot be charged: it is as unknown as a wrong name.
     models: dict[str, AIModel] = {}
@@ -355,6 +364,16 @@ def _parse(index: int, event: object, context: _Context) -> _Candidate:
     occurred_at = given_at or context.now
     if key.revoked_at is not None and occurred_at >= key.revoked_at:
         raise _Rejected("Clé API révoquée.")
+    month = Month.of(occurred_at)
+    # A period is never opened for a month the account did not have, nor for next month
+    # ahead of midnight (clock skew): it would take that month's credits and fee too early.
+    if key.started_at is not None and month < Month.of(key.started_at):
+        raise _Rejected("« occurred_at » tombe avant l'ouverture du compte.")
+    if month > Month.of(context.now):
+        raise _Rejected(
+            "« occurred_at » tombe dans le mois prochain : renvoyez l'événement après minuit "
+            "(heure d'Alger)."
+        )
     try:
         estimate = price_model_usage(
             model=model,
@@ -382,7 +401,7 @@ def _parse(index: int, event: object, context: _Context) -> _Candidate:
         estimate=estimate,
         occurred_at=occurred_at,
         pay_as_you_go=False,
-        month=Month.of(occurred_at),
+        month=month,
     )
 
 
@@ -878,6 +897,7 @@ AUTHORIZATION_MESSAGES = {
     None: "Appel autorisé.",
     "unknown_key": "Clé API inconnue.",
     "revoked_key": "Clé API révoquée.",
+    "inactive_account": "Compte désactivé par IAFactory.",
     "no_credits": "Crédits du mois épuisés et pay as you go désactivé.",
     "no_formula": "Aucune formule et pay as you go désactivé.",
 }
@@ -899,13 +919,15 @@ def usage_authorize(*, raw_key: str) -> Authorization:
     """Yes when the key is active and its account has credits left or pay-as-you-go on."""
     key = (
         ApiKey.objects.filter(key_hash=hash_secret(raw_key or ""))
-        .select_related("account__subscription__plan")
+        .select_related("account__subscription__plan", "account__owner")
         .first()
     )
     if key is None:
         return _authorization("unknown_key")
     if key.revoked_at is not None:
         return _authorization("revoked_key")
+    if not key.account.owner.is_active:
+        return _authorization("inactive_account")
     account = key.account
     period = current_period(account=account)
     try:

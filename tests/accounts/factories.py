@@ -1,12 +1,15 @@
 import functools
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.auth.hashers import make_password
-from django.utils import timezone
 
 from accounts.keys import API_KEY_PREFIX, new_secret
 from accounts.models import Account, ApiKey, User
 from billing.models import Subscription
+
+CUSTOMER_SINCE = datetime(2026, 1, 1, tzinfo=ZoneInfo("Africa/Algiers"))
 
 PASSWORD = "motdepasse-solide-123"
 
@@ -47,7 +50,9 @@ class AccountFactory(factory.django.DjangoModelFactory):
                 account=obj,
                 plan=plan,
                 pay_as_you_go=pay_as_you_go,
-                started_at=kwargs.get("started_at") or timezone.now(),
+                # A customer since the start of the year unless told otherwise, so that tests
+                # may report usage of earlier months (usage before it is refused).
+                started_at=kwargs.get("started_at") or CUSTOMER_SINCE,
             )
 
 

@@ -40,7 +40,10 @@ def text(key, idem, occurred_at, model="gpt-4.1", input_tokens=500, output_token
 @pytest.fixture
 def starter_key(freeze):
     freeze(NOW)
-    account = AccountFactory(subscription__plan=Plan.objects.get(slug="starter"))
+    account = AccountFactory(
+        subscription__plan=Plan.objects.get(slug="starter"),
+        subscription__started_at=datetime(2026, 10, 1, tzinfo=ALGIERS),  # a customer since October
+    )
     return ApiKeyFactory(account=account, name="Production")
 
 

@@ -198,7 +198,8 @@ BAD_EVENTS = [
     ("date as a number", lambda k: good(k, occurred_at=1763283600), "ISO 8601"),
     ("naive date", lambda k: good(k, occurred_at="2026-11-16T09:00:00"), "fuseau horaire"),
     ("in the future", lambda k: good(k, occurred_at="2026-11-16T10:06:00+01:00"), "futur"),
-    ("before any price", lambda k: good(k, occurred_at="2025-06-01T10:00:00Z"), "pas de prix"),
+    ("before the account", lambda k: good(k, occurred_at="2025-06-01T10:00:00Z"), "ouverture"),
+    ("next month early", lambda k: good(k, occurred_at="2026-12-01T00:00:00+01:00"), "futur"),
 ]
 
 

@@ -27,7 +27,7 @@ def test_month_boundaries_and_lengths():
     assert str(Month(2027, 2)) == "2027-02"
 
 
-@pytest.mark.parametrize("value", ["2026-13", "2026-1", "novembre", "", "0999-01"])
+@pytest.mark.parametrize("value", ["2026-13", "2026-1", "novembre", "", "0999-01", "9999-12"])
 def test_bad_month_strings_are_rejected(value):
     with pytest.raises(ValueError, match="Mois invalide"):
         Month.parse(value)

@@ -1,0 +1,124 @@
+"""Hardening found in review: staff permissions, deactivated customers, far-out dates."""
+
+from datetime import date
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.gateway import gateway_token_create
+from accounts.models import User
+from billing.models import BillingPeriod, Invoice
+from billing.periods import Month
+from billing.services.close import periods_close_overdue
+from billing.services.periods import period_get_or_create
+from billing.services.subscriptions import subscription_change
+from billing.services.usage import usage_record_batch
+from catalog.models import Plan
+from tests.accounts.factories import AccountFactory, ApiKeyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_view_only_staff_cannot_change_a_customers_formula(client):
+    account = AccountFactory(subscription__plan=Plan.objects.get(slug="starter"))
+    viewer = User.objects.create_user(
+        "lecteur@iafactory.dz", "motdepasse-solide-123", is_staff=True
+    )
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_account"))
+    client.force_login(viewer)
+
+    client.post(
+        reverse("admin:accounts_account_changelist"),
+        {"action": "payg_on", "_selected_action": [account.pk]},
+    )
+
+    account.subscription.refresh_from_db()
+    assert account.subscription.pay_as_you_go is False
+
+
+def test_a_deactivated_customers_keys_stop_working(client):
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=Plan.objects.get(slug="starter")))
+    User.objects.filter(pk=key.account.owner_id).update(is_active=False)
+    _, token = gateway_token_create(name="passerelle")
+
+    account = client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Bearer {key.raw}")
+    authorize = client.post(
+        "/api/v1/gateway/authorize/",
+        {"api_key": key.raw},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert account.status_code == 401
+    assert authorize.json()["allowed"] is False
+    assert authorize.json()["reason"] == "inactive_account"
+
+
+@pytest.mark.parametrize("query", ["from=9999-12-31&to=9999-12-31", "from=0001-01-01"])
+def test_far_out_dates_are_a_clear_400(client, query):
+    key = ApiKeyFactory()
+
+    response = client.get(f"/api/v1/usage/?{query}", HTTP_AUTHORIZATION=f"Bearer {key.raw}")
+
+    assert response.status_code == 400
+
+
+def test_the_usage_page_refuses_a_far_out_month_without_crashing(client):
+    account = AccountFactory()
+    client.force_login(account.owner)
+
+    response = client.get("/espace-client/consommation/?mois=9999-12")
+
+    assert response.status_code in {200, 400}
+
+
+def _event(key, idempotency_key: str, occurred_at: str) -> dict:
+    return {
+        "idempotency_key": idempotency_key,
+        "api_key": key.raw,
+        "model": "gpt-4.1",
+        "input_tokens": 1000,
+        "output_tokens": 1000,
+        "occurred_at": occurred_at,
+    }
+
+
+def test_usage_dated_before_the_account_opened_opens_no_old_month(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+    expert = Plan.objects.get(slug="expert")
+    key = ApiKeyFactory(
+        account=AccountFactory(subscription__plan=expert, subscription__started_at=timezone.now())
+    )
+
+    batch = usage_record_batch(events=[_event(key, "mars", "2026-03-10T12:00:00+01:00")])
+    freeze("2026-12-02 03:30 +01:00")
+    for _ in range(3):
+        periods_close_overdue()
+
+    assert batch.results[0].status == "rejected"
+    assert "avant l'ouverture du compte" in batch.results[0].error
+    assert list(Invoice.objects.values_list("month", flat=True)) == [date(2026, 11, 1)]
+
+
+def test_an_event_a_minute_ahead_across_midnight_does_not_open_next_month(freeze):
+    freeze("2026-11-30 23:58 +01:00")
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=Plan.objects.get(slug="expert")))
+
+    batch = usage_record_batch(events=[_event(key, "tot", "2026-12-01T00:01:00+01:00")])
+
+    assert batch.results[0].status == "rejected"
+    assert "mois prochain" in batch.results[0].error
+    assert not BillingPeriod.objects.filter(account=key.account, month=date(2026, 12, 1)).exists()
+
+
+def test_a_period_made_early_does_not_apply_a_downgrade_before_its_time(freeze):
+    freeze("2026-11-30 23:57 +01:00")
+    account = AccountFactory(subscription__plan=Plan.objects.get(slug="expert"))
+    subscription_change(account=account, plan=Plan.objects.get(slug="starter"))
+
+    period_get_or_create(account=account, month=Month(2026, 12))
+
+    account.subscription.refresh_from_db()
+    assert account.subscription.plan.slug == "expert"  # still cancellable until midnight
