@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import chain
 
 import psycopg
 from django.db import connection, transaction
-from django.db.models import JSONField, Model, Q, Sum
+from django.db.models import JSONField, Model, Sum
 from django.utils import timezone
 
 from accounts.models import Account
@@ -120,13 +121,15 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
             f"Le mois {month} n'est pas terminé : seul un mois passé peut être clôturé."
         )
     catalog = _Catalog.load()
-    # Accounts that existed then, and any that has a period of that month all the same (a
-    # demo or operator account set up "as if" it had been there since an earlier day).
-    accounts = Account.objects.filter(
-        Q(created_at__lt=month.ends_at)
-        | Q(pk__in=BillingPeriod.objects.filter(month=month.first_day).values("account_id"))
+    accounts = Account.objects.filter(created_at__lt=month.ends_at)
+    # Accounts made later that have a period of that month all the same (set up by an operator
+    # or a demo "as if" since an earlier day): usually none.
+    late = list(
+        BillingPeriod.objects.filter(
+            month=month.first_day, account__created_at__gte=month.ends_at
+        ).values_list("account_id", flat=True)
     )
-    total = accounts.count()
+    total = accounts.count() + len(late)
     result = CloseResult(month=month)
     logger.info(
         "Clôture %s : %d comptes à traiter",
@@ -134,7 +137,8 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
         total,
         extra={"event": "close.start", "month": str(month), "accounts_total": total},
     )
-    for account_ids in _id_chunks(accounts, chunk_size):
+    late_chunks = (late[start : start + chunk_size] for start in range(0, len(late), chunk_size))
+    for account_ids in chain(_id_chunks(accounts, chunk_size), late_chunks):
         periods_create_missing(account_ids=account_ids, month=month)
         closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
         periods_create_missing(
@@ -200,14 +204,12 @@ def periods_close_overdue(*, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[Close
 
 
 def _existing_by(account_ids: list[int], month: Month) -> list[int]:
-    """The accounts that existed by the end of `month` or already have a period in it."""
+    """The accounts that existed by the end of `month` (those that already have a period in it
+    need none)."""
     return list(
-        Account.objects.filter(pk__in=account_ids)
-        .filter(
-            Q(created_at__lt=month.ends_at)
-            | Q(pk__in=BillingPeriod.objects.filter(month=month.first_day).values("account_id"))
+        Account.objects.filter(pk__in=account_ids, created_at__lt=month.ends_at).values_list(
+            "pk", flat=True
         )
-        .values_list("pk", flat=True)
     )
 
 
