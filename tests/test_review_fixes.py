@@ -122,3 +122,30 @@ def test_a_period_made_early_does_not_apply_a_downgrade_before_its_time(freeze):
 
     account.subscription.refresh_from_db()
     assert account.subscription.plan.slug == "expert"  # still cancellable until midnight
+
+
+def test_a_payg_switch_committed_during_a_batch_is_seen_under_the_lock(freeze, monkeypatch):
+    from billing.services import usage
+    from billing.services.subscriptions import payg_set
+
+    freeze("2026-11-16 10:00 +01:00")
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=None))
+    payg_set(account=key.account, enabled=True)
+    freeze("2026-11-16 12:00 +01:00")
+    original = usage._lock_periods
+    switched = []
+
+    def lock_then_switch_off(wanted):
+        if not switched:  # the customer turns pay-as-you-go off while the batch is in flight
+            switched.append(True)
+            freeze("2026-11-16 12:01 +01:00")
+            payg_set(account=key.account, enabled=False)
+        return original(wanted)
+
+    monkeypatch.setattr(usage, "_lock_periods", lock_then_switch_off)
+
+    batch = usage_record_batch(events=[_event(key, "juste-apres", "2026-11-16T12:02:00+01:00")])
+
+    event = key.account.usage_events.get()
+    assert batch.results[0].status == "accepted"
+    assert (event.overage, event.written_off) == (0, event.cost)

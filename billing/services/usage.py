@@ -613,6 +613,7 @@ def _charge(
     missing = wanted - periods.keys()
     if missing:
         return missing
+    _payg_recheck(candidates)
     if optimistic:
         existing = {}
     elif recorded is not None:
@@ -673,6 +674,37 @@ def _charge(
             consumed_after=running.consumed,
         )
     return set()
+
+
+def _payg_recheck(candidates: list[_Candidate]) -> None:
+    """Under the period locks, catch a pay-as-you-go switch committed since the batch was read.
+
+    payg_set takes the same period lock, so no switch can land between this read and the
+    allocation.
+    """
+    used = {c.key.account_id: c.key.pay_as_you_go_changed_at for c in candidates}
+    fresh = {
+        account_id: (enabled, changed_at)
+        for account_id, enabled, changed_at in Subscription.objects.filter(
+            account_id__in=list(used)
+        ).values_list("account_id", "pay_as_you_go", "pay_as_you_go_changed_at")
+    }
+    stale = [
+        account_id
+        for account_id, changed_at in used.items()
+        if account_id in fresh and fresh[account_id][1] != changed_at
+    ]
+    if not stale:
+        return
+    histories = payg_histories(
+        stale,
+        max(c.occurred_at for c in candidates),
+        {account_id: fresh[account_id][0] for account_id in stale},
+    )
+    for candidate in candidates:
+        history = histories.get(candidate.key.account_id)
+        if history is not None:
+            candidate.pay_as_you_go = history.at(candidate.occurred_at)
 
 
 def _periods_update(changed: list[_Running]) -> None:
