@@ -258,10 +258,14 @@ _SQL = {
         FROM catalog_modelprice p JOIN catalog_aimodel m ON m.id = p.model_id
         WHERE m.slug = ANY(%s)
     """,
+    # The subscriptions' pay-as-you-go switch comes along, read under the same locks.
     "lock_periods": f"""
-        SELECT {", ".join(_PERIOD_FIELDS)} FROM billing_billingperiod
-        WHERE account_id = ANY(%s) AND month = ANY(%s)
-        ORDER BY id FOR NO KEY UPDATE
+        SELECT {", ".join("p." + field for field in _PERIOD_FIELDS)},
+               s.pay_as_you_go, s.pay_as_you_go_changed_at
+        FROM billing_billingperiod p
+        LEFT JOIN billing_subscription s ON s.account_id = p.account_id
+        WHERE p.account_id = ANY(%s) AND p.month = ANY(%s)
+        ORDER BY p.id FOR NO KEY UPDATE OF p
     """,  # noqa: S608 (constant column names)
 }
 
@@ -603,7 +607,8 @@ def _charge(
     """
     wanted = {(c.key.account_id, c.month) for c in candidates}
     periods: dict[tuple[int, Month], _Running] = {}
-    for period in _lock_periods(wanted):
+    locked, payg_now = _lock_periods(wanted)
+    for period in locked:
         periods[(period.account_id, Month.of(period.month))] = _Running(
             period=period,
             consumed=period.consumed,
@@ -613,7 +618,7 @@ def _charge(
     missing = wanted - periods.keys()
     if missing:
         return missing
-    _payg_recheck(candidates)
+    _payg_recheck(candidates, payg_now)
     if optimistic:
         existing = {}
     elif recorded is not None:
@@ -676,19 +681,13 @@ def _charge(
     return set()
 
 
-def _payg_recheck(candidates: list[_Candidate]) -> None:
+def _payg_recheck(candidates: list[_Candidate], fresh: _PaygNow) -> None:
     """Under the period locks, catch a pay-as-you-go switch committed since the batch was read.
 
     payg_set takes the same period lock, so no switch can land between this read and the
     allocation.
     """
     used = {c.key.account_id: c.key.pay_as_you_go_changed_at for c in candidates}
-    fresh = {
-        account_id: (enabled, changed_at)
-        for account_id, enabled, changed_at in Subscription.objects.filter(
-            account_id__in=list(used)
-        ).values_list("account_id", "pay_as_you_go", "pay_as_you_go_changed_at")
-    }
     stale = [
         account_id
         for account_id, changed_at in used.items()
@@ -734,19 +733,34 @@ def _periods_update(changed: list[_Running]) -> None:
         )
 
 
-def _lock_periods(wanted: set[tuple[int, Month]]) -> list[BillingPeriod]:
-    """Lock the periods (FOR NO KEY UPDATE, in pk order so that batches never deadlock)."""
+_PaygNow = dict[int, tuple[bool, datetime | None]]
+
+
+def _lock_periods(wanted: set[tuple[int, Month]]) -> tuple[list[BillingPeriod], _PaygNow]:
+    """Lock the periods (FOR NO KEY UPDATE, in pk order so that batches never deadlock), and
+    read each account's pay-as-you-go switch under those locks (payg_set takes them too)."""
     account_ids = sorted({account_id for account_id, _ in wanted})
     months = sorted({month.first_day for _, month in wanted})
     if connection.vendor != "postgresql":
-        return list(
+        periods = list(
             BillingPeriod.objects.select_for_update(no_key=True)
             .filter(account_id__in=account_ids, month__in=months)
             .order_by("pk")
         )
+        payg = Subscription.objects.filter(account_id__in=account_ids).values_list(
+            "account_id", "pay_as_you_go", "pay_as_you_go_changed_at"
+        )
+        return periods, {account_id: (enabled, at) for account_id, enabled, at in payg}
+    periods, payg_now = [], {}
+    width = len(_PERIOD_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(_SQL["lock_periods"], [account_ids, months])
-        return [BillingPeriod(**dict(zip(_PERIOD_FIELDS, row, strict=True))) for row in cursor]
+        for row in cursor:
+            period = BillingPeriod(**dict(zip(_PERIOD_FIELDS, row[:width], strict=True)))
+            periods.append(period)
+            if row[width] is not None:
+                payg_now[period.account_id] = (row[width], row[width + 1])
+    return periods, payg_now
 
 
 def _recorded(candidates: list[_Candidate]) -> dict[tuple[int, str], tuple[str, Decimal]]:
