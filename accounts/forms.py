@@ -115,3 +115,9 @@ class BillingDetailsForm(forms.Form):
         max_length=30,
         help_text="Numéro du registre du commerce (facultatif).",
     )
+    article = forms.CharField(
+        label="Article d'imposition",
+        required=False,
+        max_length=30,
+        help_text="Numéro d'article d'imposition (facultatif).",
+    )

@@ -59,6 +59,7 @@ class Account(models.Model):
     nif = models.CharField("NIF", max_length=20, blank=True)
     nis = models.CharField("NIS", max_length=20, blank=True)
     rc = models.CharField("RC", max_length=30, blank=True)
+    article = models.CharField("article d'imposition", max_length=30, blank=True)
     tva_exempt = models.BooleanField("exonéré de TVA", default=False)
     created_at = models.DateTimeField("créé le", auto_now_add=True)
 

@@ -85,7 +85,14 @@ def demo_customer_setup(
 
 @transaction.atomic
 def account_billing_update(
-    *, account: Account, name: str, billing_address: str, nif: str, nis: str, rc: str
+    *,
+    account: Account,
+    name: str,
+    billing_address: str,
+    nif: str,
+    nis: str,
+    rc: str,
+    article: str = "",
 ) -> Account:
     """The customer's own billing details; invoices already issued keep the ones they had."""
     account.name = name.strip()
@@ -93,6 +100,7 @@ def account_billing_update(
     account.nif = nif.strip()
     account.nis = nis.strip()
     account.rc = rc.strip()
+    account.article = article.strip()
     account.full_clean(exclude=["owner", "tva_exempt"])
-    account.save(update_fields=["name", "billing_address", "nif", "nis", "rc"])
+    account.save(update_fields=["name", "billing_address", "nif", "nis", "rc", "article"])
     return account

@@ -340,7 +340,7 @@ def coordonnees(request):
         form = BillingDetailsForm(
             initial={
                 field: getattr(account, field)
-                for field in ["name", "billing_address", "nif", "nis", "rc"]
+                for field in ["name", "billing_address", "nif", "nis", "rc", "article"]
             }
         )
     return render(

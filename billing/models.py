@@ -33,6 +33,11 @@ class BillingSettings(models.Model):
     company_article = models.CharField("article d'imposition", max_length=30, blank=True)
     company_bank = models.TextField("coordonnées bancaires (RIB)", blank=True)
     company_email = models.EmailField("e-mail de facturation", default="facturation@iafactory.dz")
+    payment_terms = models.CharField(
+        "conditions de paiement",
+        max_length=300,
+        default="Payable à réception de la facture, par virement bancaire.",
+    )
 
     class Meta:
         verbose_name = "paramètres de facturation"
@@ -326,6 +331,7 @@ class Invoice(models.Model):
     customer_nif = models.CharField(max_length=20, blank=True)
     customer_nis = models.CharField(max_length=20, blank=True)
     customer_rc = models.CharField(max_length=30, blank=True)
+    customer_article = models.CharField(max_length=30, blank=True)
     seller = models.JSONField("vendeur", default=dict)
     total_ht = models.DecimalField("total HT", **AMOUNT_DIGITS)
     tva_rate = models.DecimalField("taux de TVA (%)", max_digits=5, decimal_places=2)

@@ -224,6 +224,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             ("NIF", invoice.customer_nif or "—"),
             ("NIS", invoice.customer_nis or "—"),
             ("RC", invoice.customer_rc or "—"),
+            ("Article d'imposition", invoice.customer_article or "—"),
         ],
     )
     box_bottom = max(left_bottom, right_bottom)

@@ -150,7 +150,10 @@ class AccountAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "owner", "created_at"]}),
-        ("Facturation", {"fields": ["billing_address", "nif", "nis", "rc", "tva_exempt"]}),
+        (
+            "Facturation",
+            {"fields": ["billing_address", "nif", "nis", "rc", "article", "tva_exempt"]},
+        ),
         (
             "Abonnement (modifiable par les actions de la liste des comptes)",
             {"fields": ["formula", "pay_as_you_go", "scheduled", "period_summary"]},
@@ -168,7 +171,10 @@ class AccountAdmin(admin.ModelAdmin):
         if obj is None:
             return [
                 (None, {"fields": ["name", "owner"]}),
-                ("Facturation", {"fields": ["billing_address", "nif", "nis", "rc", "tva_exempt"]}),
+                (
+                    "Facturation",
+                    {"fields": ["billing_address", "nif", "nis", "rc", "article", "tva_exempt"]},
+                ),
             ]
         return self.fieldsets
 
@@ -185,7 +191,7 @@ class AccountAdmin(admin.ModelAdmin):
             return
         with transaction.atomic():
             account = account_create(owner=obj.owner, name=obj.name)
-            for field in ["billing_address", "nif", "nis", "rc", "tva_exempt"]:
+            for field in ["billing_address", "nif", "nis", "rc", "article", "tva_exempt"]:
                 setattr(account, field, getattr(obj, field))
             account.save()
         obj.pk = account.pk

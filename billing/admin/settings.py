@@ -36,6 +36,7 @@ class BillingSettingsAdmin(admin.ModelAdmin):
                     "company_article",
                     "company_bank",
                     "company_email",
+                    "payment_terms",
                 )
             },
         ),

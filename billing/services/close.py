@@ -423,7 +423,15 @@ def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Inv
         row[0]: row[1:]
         for row in Account.objects.filter(pk__in=[draft.account_id for draft in drafts])
         .values_list(
-            "pk", "name", "owner__email", "billing_address", "nif", "nis", "rc", "tva_exempt"
+            "pk",
+            "name",
+            "owner__email",
+            "billing_address",
+            "nif",
+            "nis",
+            "rc",
+            "article",
+            "tva_exempt",
         )
         .order_by()
     }
@@ -432,7 +440,7 @@ def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Inv
 
     invoices = []
     for offset, draft in enumerate(drafts):
-        name, email, address, nif, nis, rc, tva_exempt = customers[draft.account_id]
+        name, email, address, nif, nis, rc, article, tva_exempt = customers[draft.account_id]
         rate = ZERO if tva_exempt else catalog.tva_rate
         tva = round_money(draft.total_ht * rate / HUNDRED)
         invoices.append(
@@ -451,6 +459,7 @@ def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Inv
                 customer_nif=nif,
                 customer_nis=nis,
                 customer_rc=rc,
+                customer_article=article,
                 seller=catalog.seller,
                 total_ht=draft.total_ht,
                 tva_rate=rate,

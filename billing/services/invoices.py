@@ -112,7 +112,7 @@ def seller_snapshot(billing: BillingSettings) -> dict[str, str]:
         "article": billing.company_article,
         "bank": billing.company_bank,
         "email": billing.company_email,
-        "payment_terms": PAYMENT_TERMS,
+        "payment_terms": billing.payment_terms or PAYMENT_TERMS,
     }
 
 

@@ -10,8 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import Account
 from billing.models import (
     BillingPeriod,
+    BillingSettings,
     Invoice,
     InvoiceSequence,
     PeriodFee,
@@ -175,6 +177,31 @@ def test_standard_account_with_overage_on_two_models_gets_the_exact_invoice(free
     assert period.closed_at == datetime(2026, 12, 1, 0, 5, tzinfo=ALGIERS)
 
 
+def test_invoice_keeps_both_parties_legal_details_as_they_were_at_issue(freeze):
+    freeze("2026-11-02 09:00 +01:00")
+    account = AccountFactory(
+        subscription__plan=plan("starter"),
+        nif="000216001234567",
+        nis="000216001234568",
+        rc="16/00-1234567B21",
+        article="16012345678",
+    )
+    BillingSettings.objects.filter(pk=1).update(
+        company_article="16099999999", payment_terms="Payable sous 30 jours par virement."
+    )
+    freeze(CLOSE_TIME)
+
+    period_close(month=NOVEMBER)
+    Account.objects.filter(pk=account.pk).update(article="changé", rc="changé")
+    BillingSettings.objects.filter(pk=1).update(payment_terms="autre")
+
+    invoice = Invoice.objects.get(account=account)
+    invoice.refresh_from_db()
+    assert (invoice.customer_rc, invoice.customer_article) == ("16/00-1234567B21", "16012345678")
+    assert invoice.seller["article"] == "16099999999"
+    assert invoice.seller["payment_terms"] == "Payable sous 30 jours par virement."
+
+
 def test_exempt_account_is_invoiced_without_tva(freeze):
     freeze("2026-11-01 08:00 +01:00")
     account = AccountFactory(tva_exempt=True, subscription__plan=plan("starter"))
@@ -190,8 +217,6 @@ def test_exempt_account_is_invoiced_without_tva(freeze):
 
 
 def test_tva_rate_comes_from_billing_settings(freeze):
-    from billing.models import BillingSettings
-
     freeze("2026-11-01 08:00 +01:00")
     BillingSettings.objects.filter(pk=1).update(tva_rate=Decimal("9.00"))
     account = AccountFactory(subscription__plan=plan("starter"))
