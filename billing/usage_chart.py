@@ -105,19 +105,19 @@ def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:
     bars = []
     for offset in range(month.days):
         day = month.first_day + timedelta(days=offset)
-        y = float(baseline)
+        y = Decimal(baseline)  # geometry in Decimal too: costs never pass through float
         for model in order:
             cost = per_day.get(day, {}).get(model)
             if not cost:
                 continue
-            height = float(cost / top) * PLOT_H
+            height = cost / top * PLOT_H
             y -= height
             bars.append(
                 Bar(
                     x=round(LEFT + offset * slot + (slot - bar_width) / 2, 2),
                     y=round(y, 2),
                     width=round(bar_width, 2),
-                    height=round(max(height, 0.5), 2),
+                    height=round(max(height, Decimal("0.5")), 2),
                     colour=colours[model],
                     label=f"{day:%d/%m} — {model} : {_money_label(cost)} DZD",
                 )
