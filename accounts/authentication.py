@@ -8,7 +8,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 
 from .gateway import gateway_token_authenticate
-from .keys import API_KEY_PREFIX, GATEWAY_TOKEN_PREFIX, hash_secret
+from .keys import API_KEY_PREFIX, hash_secret
 from .models import ApiKey, GatewayToken
 
 
@@ -31,12 +31,8 @@ class CustomerKeyAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         raw = _bearer(request)
-        # Gateway tokens start with "iaf" too but are never customer keys.
-        if (
-            raw is None
-            or raw.startswith(GATEWAY_TOKEN_PREFIX)
-            or not raw.startswith(API_KEY_PREFIX)
-        ):
+        # Not a customer key ("iaf_…"; gateway tokens are "iafgw_…"): another scheme's turn.
+        if raw is None or not raw.startswith(API_KEY_PREFIX):
             return None
         key = (
             ApiKey.objects.filter(key_hash=hash_secret(raw))

@@ -104,6 +104,7 @@ class PriceBook:
 
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _count(field: str, value: object, limit: int) -> int:
@@ -164,6 +165,9 @@ def estimate_cost(
     """Like price_model_usage, from the model's public slug (active models only)."""
     if not model_slug:
         raise PricingError("model", "Indiquez un modèle (« model »).")
+    # Never let an impossible identifier (a NUL byte, 10 KB of text) reach the database.
+    if len(model_slug) > 60 or not _SLUG.match(model_slug):
+        raise PricingError("model", f"Modèle inconnu : « {model_slug[:60]} ».")
     try:
         model = AIModel.objects.get(slug=model_slug, is_active=True)
     except AIModel.DoesNotExist:

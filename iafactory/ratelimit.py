@@ -67,7 +67,8 @@ def limit_posts(view, *, scope: str, rate: Rate):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method == "POST":
-            ip = request.META.get("REMOTE_ADDR", "unknown")
+            # The client behind the proxy (NUM_PROXIES), as the API throttle sees it.
+            ip = BaseThrottle().get_ident(request) or "unknown"
             allowed, retry_after = rate_hit(f"{scope}:ip:{ip}", rate)
             if not allowed:
                 from .errors import too_many_requests
@@ -82,7 +83,7 @@ class ApiRateThrottle(BaseThrottle):
     """Per-scope limits from settings.API_RATE_LIMITS; answers 429 with Retry-After."""
 
     def allow_request(self, request, view) -> bool:
-        scope = getattr(view, "throttle_scope", None) or api_scope(request.path)
+        scope = api_scope(request.path)
         rate = Rate.parse(settings.API_RATE_LIMITS.get(scope, ""))
         if rate is None:
             return True

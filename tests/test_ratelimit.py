@@ -133,3 +133,15 @@ def test_password_reset_requests_for_one_address_get_429(client):
 
     assert set(statuses) == {302}
     assert response.status_code == 429
+
+
+def test_behind_a_proxy_the_admin_limit_counts_each_client(client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    data = {"username": "staff@iafactory.dz", "password": "mauvais"}
+
+    for _ in range(10):
+        client.post("/admin/login/", data, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    attacker = client.post("/admin/login/", data, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    colleague = client.post("/admin/login/", data, HTTP_X_FORWARDED_FOR="198.51.100.2")
+
+    assert (attacker.status_code, colleague.status_code) == (429, 200)

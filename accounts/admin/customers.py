@@ -106,6 +106,9 @@ class PlanChangeInline(admin.TabularInline):
     ordering = ["-requested_at"]
     verbose_name_plural = "changements de formule"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("from_plan", "to_plan")
+
     @admin.display(description="type")
     def change(self, change):
         return change.get_kind_display()

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import Sum
 
 from ..models import BillingPeriod, CreditAlert, PeriodFee, UsageEvent
+from .invoices import AccountFilter
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -36,7 +37,13 @@ class UsageEventAdmin(ReadOnly):
         "written_off",
         "pay_as_you_go",
     ]
-    list_filter = ["model", ("occurred_at", admin.DateFieldListFilter), "pay_as_you_go", "account"]
+    # The biggest table: accounts are filtered through a text box, never listed in the sidebar.
+    list_filter = [
+        "model",
+        ("occurred_at", admin.DateFieldListFilter),
+        "pay_as_you_go",
+        AccountFilter,
+    ]
     search_fields = ["idempotency_key", "account__name", "account__owner__email", "api_key__prefix"]
     list_select_related = ["account", "model", "api_key"]
     date_hierarchy = "occurred_at"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -52,14 +53,43 @@ def credit_alerts_check(
         except IntegrityError:
             continue
         claimed.append(alert)
-        transaction.on_commit(lambda pk=alert.pk: credit_alert_send(alert_id=pk))
+        transaction.on_commit(lambda pk=alert.pk: _enqueue(pk))
     return claimed
 
 
+def _enqueue(alert_id: int) -> None:
+    """Hand the e-mail to a worker; the usage is already committed, so never fail here."""
+    from ..tasks import credit_alert_send_task
+
+    try:
+        credit_alert_send_task.delay(alert_id=alert_id)
+    except Exception:  # broker down: the daily housekeeping sends what is left
+        logger.warning("credit alert %s not queued; housekeeping will send it", alert_id)
+
+
+# An alert still unsent after this long was lost (broker or SMTP down): housekeeping sends it.
+PENDING_AFTER = timedelta(minutes=10)
+
+
+def credit_alerts_send_pending() -> int:
+    """Send the alerts whose e-mail never went out; returns how many were sent."""
+    pending = CreditAlert.objects.filter(
+        sent_at__isnull=True, created_at__lt=timezone.now() - PENDING_AFTER
+    ).values_list("pk", flat=True)
+    return sum(credit_alert_send(alert_id=alert_id) for alert_id in list(pending))
+
+
+@transaction.atomic
 def credit_alert_send(*, alert_id: int) -> bool:
-    """E-mail the account owner; a failure is logged and leaves sent_at empty (seen in admin)."""
-    alert = CreditAlert.objects.select_related("period__account__owner").get(pk=alert_id)
-    if alert.sent_at is not None:
+    """E-mail the account owner once; a failure is logged and leaves sent_at empty (seen in
+    admin, retried by housekeeping). The row lock keeps two workers from both sending it."""
+    alert = (
+        CreditAlert.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("period__account__owner")
+        .filter(pk=alert_id)
+        .first()
+    )
+    if alert is None or alert.sent_at is not None:
         return False
     period = alert.period
     account = period.account

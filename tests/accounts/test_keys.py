@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.keys import hash_secret
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
+from billing.services.usage import usage_authorize
 
 from .factories import AccountFactory
 
@@ -46,6 +47,7 @@ def test_a_revoked_key_stops_working_at_once(customer, freeze):
     api_key_revoke(account=customer, key_id=key.pk)
 
     assert active_key_for(raw) is None
+    assert usage_authorize(raw_key=raw).reason == "revoked_key"  # the gateway's own check
     key.refresh_from_db()
     assert key.revoked_at == moment
     assert key.is_active is False

@@ -375,3 +375,31 @@ def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(
     assert [r.status for r in batch.results] == ["accepted"] * (size - 1) + ["duplicate"]
     assert UsageEvent.objects.count() == size
     assert totals(period_of(key)) == (Decimal(8) * size, 0, 0)
+
+
+def test_an_alert_the_broker_could_not_take_is_sent_by_housekeeping(
+    freeze, django_capture_on_commit_callbacks, monkeypatch
+):
+    from billing import tasks
+    from billing.services.alerts import credit_alerts_send_pending
+
+    def broker_down(**kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.credit_alert_send_task, "delay", broker_down)
+    freeze(NOW)
+    key = customer(credits="40")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = usage_record_batch(events=[image_event(key, "a", images=4)])  # 80 %
+    freeze("2026-11-16 10:05 +01:00")
+    too_soon = credit_alerts_send_pending()
+    freeze("2026-11-16 10:30 +01:00")
+    sent = credit_alerts_send_pending()
+    again = credit_alerts_send_pending()
+
+    assert batch.accepted == 1  # the usage was recorded whatever happened to the e-mail
+    assert (too_soon, sent, again) == (0, 1, 0)
+    assert [m.subject for m in mail.outbox] == [
+        "Vous avez utilisé 80 % de vos crédits de novembre 2026"
+    ]

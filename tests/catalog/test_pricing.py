@@ -92,3 +92,11 @@ def test_model_slugs_accept_dots_like_the_source_page():
 
     with pytest.raises(ValidationError):
         AIModelFactory.build(slug="GPT 5", name="x").full_clean()
+
+
+@pytest.mark.parametrize("slug", ["gpt\x00-4.1", "x" * 500, "gpt 4.1"])
+def test_impossible_model_identifiers_are_unknown_models(slug):
+    with pytest.raises(PricingError) as error:
+        estimate_cost(model_slug=slug, input_tokens=1)
+
+    assert error.value.field == "model"
