@@ -143,6 +143,8 @@ def _worker_database_url() -> str:
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs a Redis broker (set REDIS_URL)")
 @pytest.mark.django_db(transaction=True)
+# send_task always goes to the broker, as beat does: the tests' eager mode is rightly ignored.
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")
 def test_a_real_worker_runs_the_beat_task_and_closes_the_month_end_to_end(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the worker process needs the test database: set DATABASE_URL (PostgreSQL)")
