@@ -8,8 +8,9 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 
 from .gateway import gateway_token_authenticate
-from .keys import API_KEY_PREFIX, hash_secret
+from .keys import API_KEY_PREFIX
 from .models import ApiKey, GatewayToken
+from .selectors import api_key_lookup
 
 
 def _bearer(request) -> str | None:
@@ -26,6 +27,13 @@ def _bearer(request) -> str | None:
         raise exceptions.AuthenticationFailed("Secret invalide.") from None
 
 
+REFUSALS = {
+    "unknown_key": "Clé API inconnue.",
+    "revoked_key": "Clé API révoquée.",
+    "inactive_account": "Compte désactivé.",
+}
+
+
 class CustomerKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer iaf_…`: request.user is the account owner, request.auth the key."""
 
@@ -34,17 +42,9 @@ class CustomerKeyAuthentication(BaseAuthentication):
         # Not a customer key ("iaf_…"; gateway tokens are "iafgw_…"): another scheme's turn.
         if raw is None or not raw.startswith(API_KEY_PREFIX):
             return None
-        key = (
-            ApiKey.objects.filter(key_hash=hash_secret(raw))
-            .select_related("account__owner")
-            .first()
-        )
-        if key is None:
-            raise exceptions.AuthenticationFailed("Clé API inconnue.")
-        if key.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("Clé API révoquée.")
-        if not key.account.owner.is_active:
-            raise exceptions.AuthenticationFailed("Compte désactivé.")
+        key, refusal = api_key_lookup(raw)
+        if refusal is not None:
+            raise exceptions.AuthenticationFailed(REFUSALS[refusal])
         return key.account.owner, key
 
     def authenticate_header(self, request) -> str:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import transaction
 from django.utils import timezone
 
-from .keys import GATEWAY_TOKEN_PREFIX, hash_secret, new_secret
+from .keys import GATEWAY_TOKEN_PREFIX, LAST_USED_RESOLUTION, hash_secret, new_secret
 from .models import GatewayToken
-
-# last_used_at is informative: writing it on every gateway request would make a hot row.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @transaction.atomic

@@ -7,10 +7,14 @@ for lookups by hash.
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 API_KEY_PREFIX = "iaf_"
 GATEWAY_TOKEN_PREFIX = "iafgw_"  # noqa: S105 (a public marker, not a secret)
 VISIBLE_CHARS = 8
+# last_used_at of keys and tokens is informative: rewriting a busy row on every request would
+# serialise the requests on it.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)

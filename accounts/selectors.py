@@ -10,7 +10,30 @@ from billing.services.periods import current_period
 from billing.services.subscriptions import scheduled_change
 from catalog.models import Plan
 
+from .keys import hash_secret
 from .models import Account, ApiKey
+
+
+def api_key_lookup(raw: str) -> tuple[ApiKey | None, str | None]:
+    """The key of a raw secret (with its account, owner and subscription) and why it may not
+    be used: "unknown_key", "revoked_key", "inactive_account", or None when it may."""
+    key = (
+        ApiKey.objects.filter(key_hash=hash_secret(raw or ""))
+        .select_related("account__owner", "account__subscription__plan")
+        .first()
+    )
+    if key is None:
+        return None, "unknown_key"
+    if key.revoked_at is not None:
+        return key, "revoked_key"
+    if not key.account.owner.is_active:
+        return key, "inactive_account"
+    return key, None
+
+
+def may_spend(*, period: BillingPeriod, pay_as_you_go: bool) -> bool:
+    """The gateway's rule: credits left this month, or pay-as-you-go on."""
+    return pay_as_you_go or period.remaining > 0
 
 
 def account_for_user(user) -> Account:
@@ -52,7 +75,7 @@ class AccountOverview:
 
     @property
     def can_use_api(self) -> bool:
-        return self.subscription.pay_as_you_go or self.period.remaining > 0
+        return may_spend(period=self.period, pay_as_you_go=self.subscription.pay_as_you_go)
 
 
 def account_overview(*, account: Account) -> AccountOverview:

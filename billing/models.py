@@ -11,6 +11,8 @@ from catalog.models import AIModel, Plan
 
 from .money import AMOUNT_DIGITS, LEDGER_DIGITS, ZERO
 
+DEFAULT_PAYMENT_TERMS = "Payable à réception de la facture, par virement bancaire."
+
 
 class BillingSettings(models.Model):
     """Singleton (pk=1) edited by staff: TVA, notice period and the company's legal details."""
@@ -36,7 +38,7 @@ class BillingSettings(models.Model):
     payment_terms = models.CharField(
         "conditions de paiement",
         max_length=300,
-        default="Payable à réception de la facture, par virement bancaire.",
+        default=DEFAULT_PAYMENT_TERMS,
     )
 
     class Meta:

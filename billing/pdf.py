@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.utils import timezone
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from .models import Invoice
-from .services.invoices import (
-    amount_in_words,
-    day_label,
-    line_quantity,
-    money,
-    month_label,
-    tva_label,
-)
+from .money import format_money as money
+from .periods import date_label, month_label
+from .services.invoices import amount_in_words, line_quantity, tva_label
 
 COMPRESS = True  # tests turn it off to read the text of a Helvetica PDF
 FONT_DIRS = (
@@ -59,11 +53,6 @@ def font_dir() -> Path | None:
         ).is_file():
             return directory
     return None
-
-
-def date_label(moment) -> str:
-    day = timezone.localtime(moment).date()
-    return f"{day_label(day)} {month_label(day)}"
 
 
 class InvoicePDF(FPDF):

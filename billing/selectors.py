@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -148,7 +147,3 @@ def usage_months(*, account: Account) -> list[Month]:
     }
     months.add(Month.current())
     return sorted(months, reverse=True)
-
-
-def total_cost(rows: list[dict]) -> Decimal:
-    return sum((row["cost"] for row in rows), ZERO)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils.formats import number_format
 
-from .money import ZERO, round_money
+from .money import ZERO, format_money
 from .periods import Month
 
 # Colour-blind-friendly palette (Okabe–Ito), one colour per model in order of cost.
@@ -84,7 +84,7 @@ def _amount_label(value: Decimal) -> str:
 
 
 def _money_label(value: Decimal) -> str:
-    return number_format(round_money(value), decimal_pos=2, use_l10n=True, force_grouping=True)
+    return format_money(value)
 
 
 def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:

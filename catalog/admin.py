@@ -9,12 +9,11 @@ deleted.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from accounts.audit import audit_record, form_changes
 from accounts.models import AuditEvent
@@ -22,7 +21,10 @@ from accounts.models import AuditEvent
 from .models import AIModel, FaqEntry, ModelPrice, Plan
 from .pricing import Price, PriceBook
 from .services import (
+    COMPONENTS,
     PriceRow,
+    amount_text,
+    instant_text,
     notice_days,
     price_cancel,
     price_check_components,
@@ -33,22 +35,13 @@ from .services import (
 )
 
 FAQ_PLACEHOLDERS = ("taux_tva", "preavis_jours", "lien_documentation")
-PRICE_FIELDS = ("input_per_million", "output_per_million", "per_image")
-
-
-def _amount(value) -> str:
-    return formats.number_format(value.normalize(), force_grouping=True)
-
-
-def _instant(value: datetime) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 def _price_text(price: Price | ModelPrice) -> str:
     if price.per_image is not None:
-        return f"{_amount(price.per_image)} DZD / image"
+        return f"{amount_text(price.per_image)} DZD / image"
     return (
-        f"{_amount(price.input_per_million)} / {_amount(price.output_per_million)} DZD "
+        f"{amount_text(price.input_per_million)} / {amount_text(price.output_per_million)} DZD "
         "(input / output, 1M tokens)"
     )
 
@@ -108,7 +101,7 @@ class ModelPriceForm(forms.ModelForm):
         if parent is not None and parent.kind in AIModel.Kind.values and not self.in_effect:
             try:
                 price_check_components(
-                    model=parent, **{field: cleaned_data.get(field) for field in PRICE_FIELDS}
+                    model=parent, **{field: cleaned_data.get(field) for field in COMPONENTS}
                 )
             except ValidationError as error:
                 self.add_error(None, error)
@@ -181,7 +174,7 @@ class ModelPriceFormSet(forms.BaseInlineFormSet):
                 PriceRow(
                     pk=form.instance.pk,
                     effective_at=effective_at,
-                    **{field: data.get(field) for field in PRICE_FIELDS},
+                    **{field: data.get(field) for field in COMPONENTS},
                 )
             )
 
@@ -194,7 +187,7 @@ class ModelPriceFormSet(forms.BaseInlineFormSet):
             self.deleted_objects.append(form.instance)
         for form in changed:
             data = form.cleaned_data
-            values = {field: data.get(field) for field in PRICE_FIELDS}
+            values = {field: data.get(field) for field in COMPONENTS}
             if form.instance.pk is None:
                 price = price_schedule(
                     model=self.instance,
@@ -242,10 +235,13 @@ class ModelPriceInline(admin.TabularInline):
         now = timezone.now()
         if obj.effective_at > now:
             return "annoncé"
-        superseded = ModelPrice.objects.filter(
-            model_id=obj.model_id, effective_at__gt=obj.effective_at, effective_at__lte=now
-        ).exists()
-        return "remplacé" if superseded else "en vigueur"
+        # One history read per model and request, not one query per row.
+        books = self.__dict__.setdefault("_books", {})
+        if obj.model_id not in books:
+            books[obj.model_id] = PriceBook.for_models([obj.model_id])
+        current = books[obj.model_id].price_at(obj.model_id, now)
+        in_effect = current is not None and current.effective_at == obj.effective_at
+        return "en vigueur" if in_effect else "remplacé"
 
 
 class AIModelForm(forms.ModelForm):
@@ -293,7 +289,7 @@ class AIModelAdmin(admin.ModelAdmin):
         if not upcoming:
             return "—"
         price = upcoming[0]
-        return f"{_price_text(price)} à partir du {_instant(price.effective_at)}"
+        return f"{_price_text(price)} à partir du {instant_text(price.effective_at)}"
 
     def save_formset(self, request, form, formset, change):
         formset.actor = request.user  # recorded in the audit trail with each price row

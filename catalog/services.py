@@ -77,11 +77,12 @@ def notice_days() -> int:
     return BillingSettings.load().price_notice_days
 
 
-def _money(value: Decimal) -> str:
+def amount_text(value: Decimal) -> str:
+    """A price as staff read it: « 1 250 », « 312,5 »."""
     return formats.number_format(value.normalize(), force_grouping=True)
 
 
-def _instant(value: datetime) -> str:
+def instant_text(value: datetime) -> str:
     return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
@@ -178,7 +179,7 @@ def price_validate(
         errors.setdefault("effective_at", []).append("Indiquez la date d'effet du prix.")
     elif effective_at < now - NOW_TOLERANCE:
         errors.setdefault("effective_at", []).append(
-            f"Le {_instant(effective_at)} est déjà passé : un prix ne peut pas prendre effet "
+            f"Le {instant_text(effective_at)} est déjà passé : un prix ne peut pas prendre effet "
             "dans le passé (des consommations ont déjà été facturées). Choisissez une date "
             "future, ou maintenant pour une baisse."
         )
@@ -189,7 +190,7 @@ def price_validate(
     history = list(price_history(model) if history is None else history)
     others = [row for row in history if replacing is None or row.pk != replacing.pk]
     if any(row.effective_at == effective_at for row in others):
-        message = f"Ce modèle a déjà un prix qui prend effet le {_instant(effective_at)}."
+        message = f"Ce modèle a déjà un prix qui prend effet le {instant_text(effective_at)}."
         raise ValidationError({"effective_at": [message]})
 
     reference = _reference(history, others, effective_at)
@@ -202,7 +203,8 @@ def price_validate(
     earliest = now + timedelta(days=notice)
     if increases and effective_at < earliest:
         details = ", ".join(
-            f"{COMPONENT_LABELS[field]} {_money(reference[field])} → {_money(prices[field])} DZD"
+            f"{COMPONENT_LABELS[field]} {amount_text(reference[field])} → "
+            f"{amount_text(prices[field])} DZD"
             for field in increases
         )
         raise ValidationError(
@@ -210,7 +212,7 @@ def price_validate(
                 "effective_at": [
                     f"Hausse de prix ({details}) : elle doit être annoncée au moins {notice} "
                     f"jours à l'avance. Choisissez une date d'effet à partir du "
-                    f"{_instant(earliest)}, ou un prix qui ne dépasse pas le prix en vigueur "
+                    f"{instant_text(earliest)}, ou un prix qui ne dépasse pas le prix en vigueur "
                     "à cette date."
                 ]
             }

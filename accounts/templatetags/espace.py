@@ -4,9 +4,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
-from django.utils import formats, timezone
+from django.utils import timezone
 
-from billing.money import round_money
+from billing.money import format_money
+from billing.periods import date_label
 
 register = template.Library()
 
@@ -18,9 +19,7 @@ def money(value: Decimal | int | None) -> str:
     """1 000,00 — two decimals, grouped, rounded half up for display only."""
     if value is None or value == "":
         return ""
-    return formats.number_format(
-        round_money(Decimal(value)), decimal_pos=2, use_l10n=True, force_grouping=True
-    )
+    return format_money(Decimal(value))
 
 
 @register.filter
@@ -36,10 +35,7 @@ def date_fr(value: date | datetime | None) -> str:
     """« 1er décembre 2026 » (a datetime is taken in local time)."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value).date()
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {formats.date_format(value, 'F Y')}"
+    return date_label(value)
 
 
 @register.filter

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..models import BillingPeriod, CreditAlert
-from ..periods import Month
+from ..periods import month_label
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def credit_alert_send(*, alert_id: int) -> bool:
     context = {
         "account": account,
         "period": period,
-        "month": Month.of(period.month),
+        "month_label": month_label(period.month),
         "threshold": alert.threshold,
         "remaining": period.included_credits - period.consumed,
         "site_url": getattr(settings, "SITE_URL", ""),

@@ -15,7 +15,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from itertools import chain
 
@@ -139,10 +138,12 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
     )
     late_chunks = (late[start : start + chunk_size] for start in range(0, len(late), chunk_size))
     for account_ids in chain(_id_chunks(accounts, chunk_size), late_chunks):
-        periods_create_missing(account_ids=account_ids, month=month)
+        periods_create_missing(account_ids=account_ids, month=month, plans=catalog.plans)
         closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
         periods_create_missing(
-            account_ids=_existing_by(account_ids, month.next()), month=month.next()
+            account_ids=_existing_by(account_ids, month.next()),
+            month=month.next(),
+            plans=catalog.plans,
         )
         result.emails += invoices_issued_notify(invoices=invoices)
         result.accounts += len(account_ids)
@@ -226,7 +227,9 @@ def _id_chunks(accounts, chunk_size: int) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-def periods_create_missing(*, account_ids: list[int], month: Month) -> int:
+def periods_create_missing(
+    *, account_ids: list[int], month: Month, plans: dict[int, Plan] | None = None
+) -> int:
     """Create the `month` periods these accounts lack, as period_get_or_create would, in bulk:
     the formula in force on the 1st (scheduled downgrades due by then applied), its full
     credits and its monthly fee. Returns how many were created."""
@@ -238,13 +241,14 @@ def periods_create_missing(*, account_ids: list[int], month: Month) -> int:
     missing = [account_id for account_id in account_ids if account_id not in existing]
     if not missing:
         return 0
-    return _periods_create(account_ids=missing, month=month)
+    if plans is None:
+        plans = {plan.pk: plan for plan in Plan.objects.all()}
+    return _periods_create(account_ids=missing, month=month, plans=plans)
 
 
 @transaction.atomic
-def _periods_create(*, account_ids: list[int], month: Month) -> int:
+def _periods_create(*, account_ids: list[int], month: Month, plans: dict[int, Plan]) -> int:
     now = timezone.now()
-    plans = {plan.pk: plan for plan in Plan.objects.all()}
     # The subscription locks serialise with period_get_or_create and formula changes.
     plan_of = dict(_lock_subscriptions(account_ids))
     if len(plan_of) < len(account_ids):
@@ -489,9 +493,9 @@ def _sequence_reserve(*, year: int, count: int) -> int:
     return first
 
 
-def close_month_default(now: datetime | None = None) -> Month:
+def close_month_default() -> Month:
     """The month that just ended."""
-    return Month.of(now or timezone.now()).previous()
+    return Month.current().previous()
 
 
 def _bulk_insert(

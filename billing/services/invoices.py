@@ -18,26 +18,12 @@ from num2words import num2words
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 
-from ..models import BillingSettings, Invoice, InvoiceLine
-from ..periods import Month
+from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine
+from ..money import format_money as money
+from ..periods import Month, day_label, month_label
 
 logger = logging.getLogger(__name__)
 
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-PAYMENT_TERMS = "Payable à réception de la facture, par virement bancaire."
 NOTIFY_BATCH = 500
 
 
@@ -47,15 +33,6 @@ class InvoiceStateError(ValueError):
 
 def invoice_number(*, year: int, sequence: int) -> str:
     return f"FA-{year:04d}-{sequence:06d}"
-
-
-def month_label(month: Month | date) -> str:
-    """« novembre 2026 »."""
-    return f"{MONTHS_FR[month.month - 1]} {month.year}"
-
-
-def day_label(day: date) -> str:
-    return "1er" if day.day == 1 else str(day.day)
 
 
 def fee_line_description(*, plan_name: str, first_day: date, days: int) -> str:
@@ -70,11 +47,6 @@ def fee_line_description(*, plan_name: str, first_day: date, days: int) -> str:
 
 def overage_line_description(*, model_name: str) -> str:
     return f"Consommation au-delà des crédits — {model_name}"
-
-
-def money(amount: Decimal) -> str:
-    """1 190,40 (no-break spaces between thousands, a comma before the centimes)."""
-    return f"{amount:,.2f}".replace(",", "\u00a0").replace(".", ",")
 
 
 def tva_label(rate: Decimal) -> str:
@@ -112,13 +84,8 @@ def seller_snapshot(billing: BillingSettings) -> dict[str, str]:
         "article": billing.company_article,
         "bank": billing.company_bank,
         "email": billing.company_email,
-        "payment_terms": billing.payment_terms or PAYMENT_TERMS,
+        "payment_terms": billing.payment_terms or DEFAULT_PAYMENT_TERMS,
     }
-
-
-def invoice_url(invoice: Invoice) -> str:
-    path = reverse("billing:invoice_detail", kwargs={"number": invoice.number})
-    return f"{settings.SITE_URL}{path}"
 
 
 class _IssuedEmail:
@@ -200,39 +167,51 @@ def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
         last_pk = batch[-1].pk
 
 
-@transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, by: User | None = None) -> Invoice:
     """issued → paid (idempotent on a paid invoice)."""
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if locked.status == Invoice.Status.PAID:
-        return locked
-    if locked.status != Invoice.Status.ISSUED:
-        raise InvoiceStateError(
-            f"La facture {locked.number} est annulée : elle ne peut être payée."
-        )
-    locked.status = Invoice.Status.PAID
-    locked.paid_at = timezone.now()
-    locked.save(update_fields=["status", "paid_at"])
-    _audit(AuditEvent.Action.INVOICE_PAID, locked, by)
-    logger.info("Facture %s marquée payée", locked.number)
-    return locked
+    return _status_change(
+        invoice=invoice,
+        to=Invoice.Status.PAID,
+        stamp="paid_at",
+        refused="est annulée : elle ne peut être payée",
+        action=AuditEvent.Action.INVOICE_PAID,
+        by=by,
+    )
+
+
+def invoice_void(*, invoice: Invoice, by: User | None = None) -> Invoice:
+    """issued → void (idempotent on a void invoice). Its number stays used: no gap, no reuse."""
+    return _status_change(
+        invoice=invoice,
+        to=Invoice.Status.VOID,
+        stamp="voided_at",
+        refused="est payée : elle ne peut être annulée",
+        action=AuditEvent.Action.INVOICE_VOIDED,
+        by=by,
+    )
 
 
 @transaction.atomic
-def invoice_void(*, invoice: Invoice, by: User | None = None) -> Invoice:
-    """issued → void (idempotent on a void invoice). Its number stays used: no gap, no reuse."""
+def _status_change(
+    *,
+    invoice: Invoice,
+    to: Invoice.Status,
+    stamp: str,
+    refused: str,
+    action: AuditEvent.Action,
+    by: User | None,
+) -> Invoice:
+    """The only changes an issued invoice allows: issued → `to`, once, stamped and audited."""
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if locked.status == Invoice.Status.VOID:
+    if locked.status == to:
         return locked
     if locked.status != Invoice.Status.ISSUED:
-        raise InvoiceStateError(
-            f"La facture {locked.number} est payée : elle ne peut être annulée."
-        )
-    locked.status = Invoice.Status.VOID
-    locked.voided_at = timezone.now()
-    locked.save(update_fields=["status", "voided_at"])
-    _audit(AuditEvent.Action.INVOICE_VOIDED, locked, by)
-    logger.info("Facture %s annulée", locked.number)
+        raise InvoiceStateError(f"La facture {locked.number} {refused}.")
+    locked.status = to
+    setattr(locked, stamp, timezone.now())
+    locked.save(update_fields=["status", stamp])
+    _audit(action, locked, by)
+    logger.info("Facture %s : %s", locked.number, locked.get_status_display().lower())
     return locked
 
 

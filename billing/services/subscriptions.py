@@ -82,6 +82,14 @@ def _prorate(amount: Decimal, days: int, month_days: int) -> Decimal:
     return round_money(amount * days / month_days)
 
 
+def _fee_until(*, plan: Plan, first_day: date, day: date, month: Month) -> FeeLine | None:
+    """The formula held from `first_day` stops the day before `day` (None: never held)."""
+    held = (day - first_day).days
+    if held <= 0:
+        return None
+    return FeeLine(plan, first_day, held, _prorate(plan.monthly_fee, held, month.days))
+
+
 def _open_fee(period: BillingPeriod) -> PeriodFee | None:
     return period.fees.select_related("plan").order_by("-first_day").first()
 
@@ -97,18 +105,10 @@ def _preview(
     for fee in period.fees.select_related("plan").order_by("first_day"):
         lines.append(FeeLine(fee.plan, fee.first_day, fee.days, fee.amount))
     if lines:
-        # The formula held until now stops the day before the change.
         last = lines.pop()
-        held = (today - last.first_day).days
-        if held > 0:
-            lines.append(
-                FeeLine(
-                    last.plan,
-                    last.first_day,
-                    held,
-                    _prorate(last.plan.monthly_fee, held, month.days),
-                )
-            )
+        shortened = _fee_until(plan=last.plan, first_day=last.first_day, day=today, month=month)
+        if shortened is not None:
+            lines.append(shortened)
     fee_now = _prorate(target.monthly_fee, remaining, month.days)
     lines.append(FeeLine(target, today, remaining, fee_now))
     return UpgradePreview(
@@ -173,10 +173,11 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
 
     open_fee = _open_fee(period)
     if open_fee is not None:
-        held = (preview.on - open_fee.first_day).days
-        if held > 0:
-            open_fee.days = held
-            open_fee.amount = _prorate(open_fee.plan.monthly_fee, held, preview.days_in_month)
+        shortened = _fee_until(
+            plan=open_fee.plan, first_day=open_fee.first_day, day=preview.on, month=preview.month
+        )
+        if shortened is not None:
+            open_fee.days, open_fee.amount = shortened.days, shortened.amount
             open_fee.save(update_fields=["days", "amount"])
         else:
             open_fee.delete()

@@ -34,8 +34,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.keys import hash_secret
+from accounts.keys import LAST_USED_RESOLUTION, hash_secret
 from accounts.models import Account, ApiKey
+from accounts.selectors import api_key_lookup, may_spend
 from catalog.models import AIModel, ModelPrice
 from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
 
@@ -50,8 +51,6 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_IDEMPOTENCY_KEY = 200
-# last_used_at is informative: rewriting a hot key's row on every batch would serialise them.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 # A collision with a concurrent insert, or a deadlock, is retried this many times in all.
 ATTEMPTS = 5
 # Up to this many events, a batch is inserted first and checked for duplicates after.
@@ -963,17 +962,9 @@ def _authorization(
 
 def usage_authorize(*, raw_key: str) -> Authorization:
     """Yes when the key is active and its account has credits left or pay-as-you-go on."""
-    key = (
-        ApiKey.objects.filter(key_hash=hash_secret(raw_key or ""))
-        .select_related("account__subscription__plan", "account__owner")
-        .first()
-    )
-    if key is None:
-        return _authorization("unknown_key")
-    if key.revoked_at is not None:
-        return _authorization("revoked_key")
-    if not key.account.owner.is_active:
-        return _authorization("inactive_account")
+    key, refusal = api_key_lookup(raw_key)
+    if refusal is not None:
+        return _authorization(refusal)
     account = key.account
     period = current_period(account=account)
     try:
@@ -982,7 +973,7 @@ def usage_authorize(*, raw_key: str) -> Authorization:
         subscription = subscription_get_or_create(account=account)
     remaining = period.remaining
     payg = subscription.pay_as_you_go
-    if remaining > 0 or payg:
+    if may_spend(period=period, pay_as_you_go=payg):
         return _authorization(None, remaining, payg)
     no_formula = subscription.plan_id is None and period.included_credits == 0
     return _authorization("no_formula" if no_formula else "no_credits", remaining, payg)

@@ -11,6 +11,8 @@ from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from billing.periods import date_label
+
 register = template.Library()
 
 DOCS_LINK_TEXT = "Documentation API → Models & Pricing"
@@ -35,8 +37,7 @@ def percent(value: Decimal | int) -> str:
 def date_fr(value: datetime) -> str:
     """« 1er janvier 2027 », with the time when it is not midnight in Algiers."""
     local = timezone.localtime(value)
-    day = "1er" if local.day == 1 else str(local.day)
-    text = f"{day} {formats.date_format(local, 'F Y')}"
+    text = date_label(local)
     if (local.hour, local.minute) != (0, 0):
         text += f" à {local.hour}\u00a0h\u00a0{local.minute:02d}"
     return text
