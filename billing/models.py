@@ -385,3 +385,26 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount}"
+
+
+class CloseFailure(models.Model):
+    """An account the monthly close could not close, listed for staff until a later run does."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="close_failures")
+    month = models.DateField("mois")  # first day of the month
+    error = models.TextField("erreur")
+    attempts = models.PositiveIntegerField("tentatives", default=1)
+    first_failed_at = models.DateTimeField("premier échec le")
+    last_failed_at = models.DateTimeField("dernier échec le")
+    resolved_at = models.DateTimeField("résolue le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "account"]
+        verbose_name = "clôture en échec"
+        verbose_name_plural = "clôtures en échec"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "month"], name="one_close_failure_per_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.month:%Y-%m}"

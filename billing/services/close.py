@@ -12,15 +12,13 @@ again (or twice at once) only does what is left:
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain
 
-import psycopg
-from django.db import connection, transaction
-from django.db.models import JSONField, Model, Sum
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import Account
@@ -29,16 +27,16 @@ from catalog.models import AIModel, Plan
 from ..models import (
     BillingPeriod,
     BillingSettings,
+    CloseFailure,
     Invoice,
     InvoiceLine,
     InvoiceSequence,
     PeriodFee,
-    PlanChange,
-    Subscription,
     UsageEvent,
 )
 from ..money import ZERO, round_money
 from ..periods import Month, local_date
+from .bulk import bulk_insert
 from .invoices import (
     fee_line_description,
     invoice_number,
@@ -47,6 +45,7 @@ from .invoices import (
     overage_line_description,
     seller_snapshot,
 )
+from .periods import periods_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +66,7 @@ class CloseResult:
     first_number: str = ""
     last_number: str = ""
     emails: int = 0
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (account id, error)
 
     def __str__(self) -> str:
         numbers = ""
@@ -77,7 +77,12 @@ class CloseResult:
             f"Clôture {self.month} : {_count(self.accounts, 'compte')}, "
             f"{_count(self.periods_closed, 'période clôturée', 'périodes clôturées')}, "
             f"{_count(self.invoices, 'facture émise', 'factures émises')}{numbers}, "
-            f"{_count(self.emails, 'e-mail envoyé', 'e-mails envoyés')}."
+            f"{_count(self.emails, 'e-mail envoyé', 'e-mails envoyés')}"
+            + (
+                f", {_count(len(self.failures), 'compte en échec', 'comptes en échec')}."
+                if self.failures
+                else "."
+            )
         )
 
 
@@ -138,12 +143,8 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
     )
     late_chunks = (late[start : start + chunk_size] for start in range(0, len(late), chunk_size))
     for account_ids in chain(_id_chunks(accounts, chunk_size), late_chunks):
-        periods_create_missing(account_ids=account_ids, month=month, plans=catalog.plans)
-        closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
-        periods_create_missing(
-            account_ids=_existing_by(account_ids, month.next()),
-            month=month.next(),
-            plans=catalog.plans,
+        closed, invoices = _close_chunk(
+            account_ids=account_ids, month=month, catalog=catalog, result=result
         )
         result.emails += invoices_issued_notify(invoices=invoices)
         result.accounts += len(account_ids)
@@ -170,6 +171,7 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
         )
     # The invoices of a run killed between its commit and its e-mails.
     result.emails += invoices_issued_notify_pending(month=month)
+    _failures_resolve(month=month, failed=[account_id for account_id, _ in result.failures])
     logger.info(
         "%s",
         result,
@@ -182,9 +184,107 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
             "first_number": result.first_number,
             "last_number": result.last_number,
             "emails": result.emails,
+            "failures": len(result.failures),
         },
     )
     return result
+
+
+# A lost database connection stops the run (the task retries it); anything else is one account's.
+_RUN_ERRORS = (OperationalError, InterfaceError)
+
+
+def _close_chunk(
+    *, account_ids: list[int], month: Month, catalog: _Catalog, result: CloseResult
+) -> tuple[int, list[Invoice]]:
+    """Close a chunk at once; if that fails, account by account, so that one account that
+    cannot be closed is recorded for staff and never stops the others."""
+    try:
+        return _close_accounts(account_ids=account_ids, month=month, catalog=catalog)
+    except _RUN_ERRORS:
+        raise
+    except Exception:
+        logger.warning(
+            "Clôture %s : échec d'un lot de %d comptes, reprise compte par compte",
+            month,
+            len(account_ids),
+            exc_info=True,
+            extra={
+                "event": "close.chunk_failed",
+                "month": str(month),
+                "accounts": len(account_ids),
+            },
+        )
+    closed, invoices = 0, []
+    for account_id in account_ids:
+        try:
+            with transaction.atomic():
+                one_closed, one_invoices = _close_accounts(
+                    account_ids=[account_id], month=month, catalog=catalog
+                )
+        except _RUN_ERRORS:
+            raise
+        except Exception as error:  # recorded and listed for staff, never re-raised
+            _failure_record(account_id=account_id, month=month, error=error)
+            result.failures.append((account_id, _error_text(error)))
+            continue
+        closed += one_closed
+        invoices += one_invoices
+    return closed, invoices
+
+
+def _close_accounts(
+    *, account_ids: list[int], month: Month, catalog: _Catalog
+) -> tuple[int, list[Invoice]]:
+    periods_ensure(account_ids=account_ids, month=month, plans=catalog.plans)
+    closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
+    periods_ensure(
+        account_ids=_existing_by(account_ids, month.next()),
+        month=month.next(),
+        plans=catalog.plans,
+    )
+    return closed, invoices
+
+
+def _error_text(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}".strip()[:2000]
+
+
+def _failure_record(*, account_id: int, month: Month, error: Exception) -> None:
+    now = timezone.now()
+    text = _error_text(error)
+    logger.error(
+        "Clôture %s : le compte %d n'a pas pu être clôturé (%s)",
+        month,
+        account_id,
+        text,
+        exc_info=error,
+        extra={
+            "event": "close.account_failed",
+            "month": str(month),
+            "account_id": account_id,
+            "error": text,
+        },
+    )
+    failure, created = CloseFailure.objects.get_or_create(
+        account_id=account_id,
+        month=month.first_day,
+        defaults={"error": text, "first_failed_at": now, "last_failed_at": now},
+    )
+    if not created:
+        CloseFailure.objects.filter(pk=failure.pk).update(
+            error=text, last_failed_at=now, attempts=F("attempts") + 1, resolved_at=None
+        )
+
+
+def _failures_resolve(*, month: Month, failed: list[int]) -> None:
+    """Failures of earlier runs whose account this run closed are resolved."""
+    CloseFailure.objects.filter(
+        month=month.first_day,
+        resolved_at__isnull=True,
+        account__periods__month=month.first_day,
+        account__periods__status=BillingPeriod.Status.CLOSED,
+    ).exclude(account_id__in=failed).update(resolved_at=timezone.now())
 
 
 def periods_close_overdue(*, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[CloseResult]:
@@ -225,116 +325,6 @@ def _id_chunks(accounts, chunk_size: int) -> Iterator[list[int]]:
             return
         yield ids
         last = ids[-1]
-
-
-def periods_create_missing(
-    *, account_ids: list[int], month: Month, plans: dict[int, Plan] | None = None
-) -> int:
-    """Create the `month` periods these accounts lack, as period_get_or_create would, in bulk:
-    the formula in force on the 1st (scheduled downgrades due by then applied), its full
-    credits and its monthly fee. Returns how many were created."""
-    existing = set(
-        BillingPeriod.objects.filter(account_id__in=account_ids, month=month.first_day).values_list(
-            "account_id", flat=True
-        )
-    )
-    missing = [account_id for account_id in account_ids if account_id not in existing]
-    if not missing:
-        return 0
-    if plans is None:
-        plans = {plan.pk: plan for plan in Plan.objects.all()}
-    return _periods_create(account_ids=missing, month=month, plans=plans)
-
-
-@transaction.atomic
-def _periods_create(*, account_ids: list[int], month: Month, plans: dict[int, Plan]) -> int:
-    now = timezone.now()
-    # The subscription locks serialise with period_get_or_create and formula changes.
-    plan_of = dict(_lock_subscriptions(account_ids))
-    if len(plan_of) < len(account_ids):
-        Subscription.objects.bulk_create(
-            [
-                Subscription(account_id=account_id, started_at=now)
-                for account_id in account_ids
-                if account_id not in plan_of
-            ],
-            ignore_conflicts=True,
-        )
-        plan_of = dict(_lock_subscriptions(account_ids))
-    # Read again under the locks: a concurrent period_get_or_create may have made some.
-    existing = set(
-        BillingPeriod.objects.filter(account_id__in=account_ids, month=month.first_day).values_list(
-            "account_id", flat=True
-        )
-    )
-    account_ids = [account_id for account_id in account_ids if account_id not in existing]
-    if not account_ids:
-        return 0
-
-    due = list(
-        PlanChange.objects.filter(
-            account_id__in=account_ids,
-            status=PlanChange.Status.SCHEDULED,
-            effective_at__lte=month.starts_at,
-        ).values_list("pk", "account_id", "to_plan_id")
-    )
-    if due:
-        by_plan: dict[int | None, list[int]] = defaultdict(list)
-        for _, account_id, to_plan_id in due:
-            by_plan[to_plan_id].append(account_id)
-            plan_of[account_id] = to_plan_id
-        for plan_id, ids in by_plan.items():
-            Subscription.objects.filter(account_id__in=ids).update(plan_id=plan_id)
-        PlanChange.objects.filter(pk__in=[pk for pk, _, _ in due]).update(
-            status=PlanChange.Status.APPLIED
-        )
-
-    _bulk_insert(
-        BillingPeriod,
-        [
-            BillingPeriod(
-                account_id=account_id,
-                month=month.first_day,
-                plan_id=plan_of[account_id],
-                included_credits=(
-                    plans[plan_of[account_id]].included_credits if plan_of[account_id] else ZERO
-                ),
-                created_at=now,
-            )
-            for account_id in account_ids
-        ],
-        ignore_conflicts=True,
-    )
-    created = list(
-        BillingPeriod.objects.filter(
-            account_id__in=account_ids, month=month.first_day, plan__isnull=False
-        ).values_list("pk", "plan_id")
-    )
-    # A period another process made already has its fee: the unique (period, first_day) holds.
-    _bulk_insert(
-        PeriodFee,
-        [
-            PeriodFee(
-                period_id=period_id,
-                plan_id=plan_id,
-                first_day=month.first_day,
-                days=month.days,
-                amount=plans[plan_id].monthly_fee,
-            )
-            for period_id, plan_id in created
-        ],
-        ignore_conflicts=True,
-    )
-    return len(account_ids)
-
-
-def _lock_subscriptions(account_ids: list[int]) -> list[tuple[int, int | None]]:
-    return list(
-        Subscription.objects.select_for_update(no_key=True)
-        .filter(account_id__in=account_ids)
-        .order_by("account_id")
-        .values_list("account_id", "plan_id")
-    )
 
 
 @dataclass
@@ -471,7 +461,7 @@ def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Inv
                 total_ttc=draft.total_ht + tva,
             )
         )
-    _bulk_insert(Invoice, invoices, pk_by="period_id")
+    bulk_insert(Invoice, invoices, pk_by="period_id")
 
     lines = []
     for invoice, draft in zip(invoices, drafts, strict=True):
@@ -479,7 +469,7 @@ def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Inv
             line.invoice = invoice
             line.position = position
             lines.append(line)
-    _bulk_insert(InvoiceLine, lines)
+    bulk_insert(InvoiceLine, lines)
     return invoices
 
 
@@ -496,50 +486,3 @@ def _sequence_reserve(*, year: int, count: int) -> int:
 def close_month_default() -> Month:
     """The month that just ended."""
     return Month.current().previous()
-
-
-def _bulk_insert(
-    model: type[Model], objs: list[Model], *, ignore_conflicts: bool = False, pk_by: str = ""
-) -> None:
-    """bulk_create, in one statement of a few array parameters on PostgreSQL.
-
-    Django's bulk_create binds every value of every row on the client, which is most of the
-    close's time at 100 000 accounts; `INSERT … SELECT * FROM unnest(arrays)` binds one array
-    per column on the server. `pk_by` names a unique column by which the new pks are given back.
-    """
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=500)
-        return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    values = [
-        [
-            field.get_db_prep_save(getattr(obj, field.attname), connection)
-            if isinstance(field, JSONField)
-            else getattr(obj, field.attname)
-            for obj in objs
-        ]
-        for field in fields
-    ]
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
-    sql += f"SELECT * FROM unnest({arrays})"  # noqa: S608 - names from the model, values bound
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    if pk_by:
-        key = model._meta.get_field(pk_by).column
-        sql += f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}, {key}"
-    connection.ensure_connection()
-    # A server-binding cursor on Django's connection (same transaction, arrays sent as such),
-    # wrapped like Django's own so that query logging, execute wrappers and errors still apply.
-    raw = psycopg.Cursor(connection.connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
-        cursor.execute(sql, values)
-        if pk_by:
-            pks = {key: pk for pk, key in cursor.fetchall()}
-            for obj in objs:
-                obj.pk = pks[getattr(obj, pk_by)]
-                obj._state.adding = False

@@ -337,6 +337,7 @@ def subscription_reset(
     subscription_get_or_create(account=account)
     subscription = Subscription.objects.select_for_update(no_key=True).get(account=account)
     _cancel_scheduled(account=account)
+    previous = subscription.plan
     subscription.plan = plan
     subscription.started_at = since_at
     subscription.pay_as_you_go = pay_as_you_go
@@ -361,9 +362,11 @@ def subscription_reset(
             days=days,
             amount=_prorate(plan.monthly_fee, days, month.days),
         )
+        # from_plan is what the account held before: periods made later for earlier months
+        # undo this change back to it (services/periods.py).
         PlanChange.objects.create(
             account=account,
-            from_plan=None,
+            from_plan=previous,
             to_plan=plan,
             kind=PlanChange.Kind.START,
             status=PlanChange.Status.APPLIED,

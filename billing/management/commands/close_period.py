@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import Account
 from billing.periods import Month
 from billing.services.close import (
     DEFAULT_CHUNK_SIZE,
@@ -13,7 +14,8 @@ class Command(BaseCommand):
     help = (
         "Clôture un mois maintenant (factures, puis période du mois suivant), comme la tâche "
         "planifiée du 1er. Par défaut : le mois qui vient de se terminer. Peut être relancée "
-        "sans risque : ce qui est déjà clôturé n'est pas refait."
+        "sans risque : ce qui est déjà clôturé n'est pas refait. Un compte en échec n'arrête pas "
+        "les autres : il est listé et la commande se termine en erreur."
     )
 
     def add_arguments(self, parser):
@@ -36,4 +38,19 @@ class Command(BaseCommand):
             result = period_close(month=target, chunk_size=chunk_size)
         except CloseError as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(self.style.SUCCESS(str(result)))
+        if not result.failures:
+            self.stdout.write(self.style.SUCCESS(str(result)))
+            return
+        # Everyone else is closed; the failures are listed and the exit status says so.
+        self.stdout.write(self.style.WARNING(str(result)))
+        names = dict(
+            Account.objects.filter(pk__in=[pk for pk, _ in result.failures]).values_list(
+                "pk", "name"
+            )
+        )
+        for account_id, error in result.failures:
+            self.stderr.write(f"Compte n° {account_id} ({names.get(account_id, '?')}) : {error}")
+        raise CommandError(
+            f"{len(result.failures)} compte(s) non clôturé(s) pour {target} : voir « Clôtures en "
+            "échec » dans l'administration. Relancez la commande une fois la cause corrigée."
+        )
