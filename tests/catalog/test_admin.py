@@ -6,13 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from accounts.gateway import gateway_token_create
 from accounts.models import User
-from billing.models import BillingSettings
+from billing.models import BillingSettings, UsageEvent
 from catalog.models import AIModel, FaqEntry, ModelPrice, Plan
 from catalog.services import IN_EFFECT_MESSAGE
+from tests.accounts.factories import AccountFactory, ApiKeyFactory
 
-from .factories import TextPriceFactory
+from .factories import PlanFactory, TextPriceFactory
 
 pytestmark = pytest.mark.django_db
 ALGIERS = ZoneInfo("Africa/Algiers")
@@ -575,4 +578,60 @@ def test_the_notice_edited_in_billing_settings_governs_the_price_admin(staff, no
         datetime(2026, 11, 26, 10, 0, tzinfo=ALGIERS),
         Decimal("260"),
         Decimal("1000"),
+    )
+
+
+def test_the_price_row_that_charged_a_gateway_event_cannot_be_withdrawn(staff, freeze, gpt):
+    # The sample, end to end: staff schedule gpt-4.1 at 150/600 from 12:03 ...
+    freeze("2026-11-16 11:00 +01:00")
+    TextPriceFactory(
+        model=gpt,
+        effective_at=datetime(2026, 11, 16, 12, 3, tzinfo=ALGIERS),
+        input_per_million=Decimal("150"),
+        output_per_million=Decimal("600"),
+    )
+    freeze("2026-11-16 11:50 +01:00")
+    url, data, _ = change_form(staff, gpt)  # the row may still be withdrawn here
+    # ... at 12:00:30 the gateway reports an event dated 12:04 (inside the clock skew) ...
+    freeze(datetime(2026, 11, 16, 12, 0, 30, tzinfo=ALGIERS))
+    _, token = gateway_token_create(name="passerelle")
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=PlanFactory()))
+    gateway = APIClient()
+    gateway.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    reported = gateway.post(
+        "/api/v1/gateway/usage/",
+        {
+            "events": [
+                {
+                    "idempotency_key": "e-1204",
+                    "api_key": key.raw,
+                    "model": "gpt-4.1",
+                    "input_tokens": 500,
+                    "output_tokens": 1500,
+                    "occurred_at": "2026-11-16T12:04:00+01:00",
+                }
+            ]
+        },
+        format="json",
+    )
+    assert reported.status_code == 200, reported.content
+    event = UsageEvent.objects.get(idempotency_key="e-1204")
+    assert (event.input_price, event.output_price, event.cost) == (
+        Decimal("150"),
+        Decimal("600"),
+        Decimal("0.975"),  # 0.075 + 0.9: charged at the 12:03 row
+    )
+    # ... at 12:01 staff withdraw that row.
+    freeze("2026-11-16 12:01 +01:00")
+    data["prices-1-DELETE"] = "on"
+
+    response = staff.post(url, data)
+
+    assert response.status_code == 200
+    assert inline_errors(response) == [IN_EFFECT_MESSAGE]
+    # The history still explains the event's prices: the row in effect at 12:04 charged it.
+    in_effect = ModelPrice.objects.filter(model=gpt, effective_at__lte=event.occurred_at).last()
+    assert (in_effect.input_per_million, in_effect.output_per_million) == (
+        event.input_price,
+        event.output_price,
     )
