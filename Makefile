@@ -17,13 +17,13 @@ $(VENV)/.installed: pyproject.toml
 
 # Installs, migrates, loads demo data, then serves the portal and runs the scheduled jobs.
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_setup
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup
 	HOST=$(HOST) PORT=$(PORT) DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
 
 # The web server alone (no worker, no scheduler).
 web: install
-	$(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

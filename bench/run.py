@@ -1,4 +1,7 @@
-"""Run every benchmark script in bench/ (bench_*.py), one process each, in name order."""
+"""Run every benchmark script in bench/ (bench_*.py), one process each, in name order.
+
+BENCH_SMOKE=1 runs each at a tiny size (tests/test_bench_smoke.py does, on PostgreSQL).
+"""
 
 import subprocess
 import sys

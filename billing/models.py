@@ -59,13 +59,19 @@ class Subscription(models.Model):
     """An account's formula (or none) and pay-as-you-go switch, written only by services."""
 
     account = models.OneToOneField(
-        Account, on_delete=models.CASCADE, primary_key=True, related_name="subscription"
+        Account,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="subscription",
+        verbose_name="compte client",
     )
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, null=True, blank=True, verbose_name="formule"
     )
     pay_as_you_go = models.BooleanField("pay as you go", default=False)
-    pay_as_you_go_changed_at = models.DateTimeField(null=True, blank=True)
+    pay_as_you_go_changed_at = models.DateTimeField(
+        "pay as you go modifié le", null=True, blank=True
+    )
     started_at = models.DateTimeField("client depuis")
 
     class Meta:
@@ -79,11 +85,17 @@ class Subscription(models.Model):
 class PayAsYouGoChange(models.Model):
     """History of the pay-as-you-go switch: an event is overage only if it was on then."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="payg_changes")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="payg_changes", verbose_name="compte client"
+    )
     enabled = models.BooleanField("activé")
     changed_at = models.DateTimeField("le")
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name="modifié par",
     )
 
     class Meta:
@@ -110,20 +122,36 @@ class PlanChange(models.Model):
         APPLIED = "applied", "Appliqué"
         CANCELLED = "cancelled", "Annulé"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="plan_changes")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="plan_changes", verbose_name="compte client"
+    )
     from_plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="ancienne formule",
     )
     to_plan = models.ForeignKey(
-        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="nouvelle formule",
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    kind = models.CharField("type", max_length=10, choices=Kind.choices)
+    status = models.CharField("statut", max_length=10, choices=Status.choices)
     requested_at = models.DateTimeField("demandé le")
     effective_at = models.DateTimeField("effectif le")
-    credits_added = models.DecimalField(default=ZERO, **AMOUNT_DIGITS)
+    credits_added = models.DecimalField("crédits ajoutés", default=ZERO, **AMOUNT_DIGITS)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name="demandé par",
     )
 
     class Meta:
@@ -152,7 +180,9 @@ class BillingPeriod(models.Model):
         OPEN = "open", "Ouverte"
         CLOSED = "closed", "Clôturée"
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="periods")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="periods", verbose_name="compte client"
+    )
     month = models.DateField("mois")  # first day of the month
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, null=True, blank=True, verbose_name="formule au 1er"
@@ -161,9 +191,9 @@ class BillingPeriod(models.Model):
     consumed = models.DecimalField("crédits consommés", default=ZERO, **LEDGER_DIGITS)
     overage = models.DecimalField("dépassement", default=ZERO, **LEDGER_DIGITS)
     written_off = models.DecimalField("abandonné", default=ZERO, **LEDGER_DIGITS)
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField("statut", max_length=6, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    closed_at = models.DateTimeField("clôturée le", null=True, blank=True)
 
     class Meta:
         ordering = ["account", "-month"]
@@ -191,7 +221,9 @@ class BillingPeriod(models.Model):
 class PeriodFee(models.Model):
     """A formula held during part of a period: one invoice fee line, prorated by days."""
 
-    period = models.ForeignKey(BillingPeriod, on_delete=models.CASCADE, related_name="fees")
+    period = models.ForeignKey(
+        BillingPeriod, on_delete=models.CASCADE, related_name="fees", verbose_name="période"
+    )
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, verbose_name="formule")
     first_day = models.DateField("du")
     days = models.PositiveSmallIntegerField("jours")
@@ -219,22 +251,32 @@ class UsageEvent(models.Model):
     cost = credits + overage + written_off.
     """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="usage_events")
-    period = models.ForeignKey(BillingPeriod, on_delete=models.PROTECT, related_name="events")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="usage_events", verbose_name="compte client"
+    )
+    period = models.ForeignKey(
+        BillingPeriod, on_delete=models.PROTECT, related_name="events", verbose_name="période"
+    )
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.PROTECT, related_name="usage_events", verbose_name="clé API"
     )
     model = models.ForeignKey(AIModel, on_delete=models.PROTECT, verbose_name="modèle")
-    idempotency_key = models.CharField(max_length=200)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the event's content")
-    input_tokens = models.BigIntegerField(default=0)
-    output_tokens = models.BigIntegerField(default=0)
-    images = models.IntegerField(default=0)
+    idempotency_key = models.CharField("clé d'idempotence", max_length=200)
+    fingerprint = models.CharField(
+        "empreinte", max_length=64, help_text="SHA-256 du contenu de l'événement"
+    )
+    input_tokens = models.BigIntegerField("tokens input", default=0)
+    output_tokens = models.BigIntegerField("tokens output", default=0)
+    images = models.IntegerField("images", default=0)
     occurred_at = models.DateTimeField("survenu le")
     received_at = models.DateTimeField("reçu le")
-    input_price = models.DecimalField(null=True, blank=True, **PRICE_DIGITS)
-    output_price = models.DecimalField(null=True, blank=True, **PRICE_DIGITS)
-    image_price = models.DecimalField(null=True, blank=True, **PRICE_DIGITS)
+    input_price = models.DecimalField(
+        "prix input / 1M tokens", null=True, blank=True, **PRICE_DIGITS
+    )
+    output_price = models.DecimalField(
+        "prix output / 1M tokens", null=True, blank=True, **PRICE_DIGITS
+    )
+    image_price = models.DecimalField("prix par image", null=True, blank=True, **PRICE_DIGITS)
     cost = models.DecimalField("coût", **LEDGER_DIGITS)
     credits = models.DecimalField("sur les crédits", **LEDGER_DIGITS)
     overage = models.DecimalField("dépassement", **LEDGER_DIGITS)
@@ -274,10 +316,12 @@ class UsageEvent(models.Model):
 class CreditAlert(models.Model):
     """The 80 % / 100 % credit e-mails: the row makes each one go out once per period."""
 
-    period = models.ForeignKey(BillingPeriod, on_delete=models.CASCADE, related_name="alerts")
+    period = models.ForeignKey(
+        BillingPeriod, on_delete=models.CASCADE, related_name="alerts", verbose_name="période"
+    )
     threshold = models.PositiveSmallIntegerField("seuil (%)")
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    sent_at = models.DateTimeField("envoyée le", null=True, blank=True)
 
     class Meta:
         verbose_name = "alerte de crédits"
@@ -293,8 +337,8 @@ class CreditAlert(models.Model):
 class InvoiceSequence(models.Model):
     """Last invoice number given in a year; locked while numbering so there is never a gap."""
 
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
+    year = models.PositiveSmallIntegerField("année", primary_key=True)
+    last = models.PositiveIntegerField("dernier numéro", default=0)
 
     class Meta:
         verbose_name = "séquence de numérotation"
@@ -312,15 +356,17 @@ class Invoice(models.Model):
         PAID = "paid", "Payée"
         VOID = "void", "Annulée"
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="invoices", verbose_name="compte client"
+    )
     period = models.OneToOneField(
         BillingPeriod, on_delete=models.PROTECT, related_name="invoice", verbose_name="période"
     )
     month = models.DateField("mois facturé")
     number = models.CharField("numéro", max_length=20, unique=True)
-    year = models.PositiveSmallIntegerField()
-    sequence = models.PositiveIntegerField()
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.ISSUED)
+    year = models.PositiveSmallIntegerField("année")
+    sequence = models.PositiveIntegerField("rang dans l'année")
+    status = models.CharField("statut", max_length=6, choices=Status.choices, default=Status.ISSUED)
     issued_at = models.DateTimeField("émise le")
     paid_at = models.DateTimeField("payée le", null=True, blank=True)
     voided_at = models.DateTimeField("annulée le", null=True, blank=True)
@@ -328,12 +374,12 @@ class Invoice(models.Model):
     emailed_at = models.DateTimeField("e-mail envoyé le", null=True, blank=True)
     # The customer's and the seller's legal details as they were at issue.
     customer_name = models.CharField("client", max_length=200)
-    customer_email = models.EmailField(blank=True)
-    customer_address = models.TextField(blank=True)
-    customer_nif = models.CharField(max_length=20, blank=True)
-    customer_nis = models.CharField(max_length=20, blank=True)
-    customer_rc = models.CharField(max_length=30, blank=True)
-    customer_article = models.CharField(max_length=30, blank=True)
+    customer_email = models.EmailField("e-mail du client", blank=True)
+    customer_address = models.TextField("adresse du client", blank=True)
+    customer_nif = models.CharField("NIF du client", max_length=20, blank=True)
+    customer_nis = models.CharField("NIS du client", max_length=20, blank=True)
+    customer_rc = models.CharField("RC du client", max_length=30, blank=True)
+    customer_article = models.CharField("article d'imposition du client", max_length=30, blank=True)
     seller = models.JSONField("vendeur", default=dict)
     total_ht = models.DecimalField("total HT", **AMOUNT_DIGITS)
     tva_rate = models.DecimalField("taux de TVA (%)", max_digits=5, decimal_places=2)
@@ -363,16 +409,22 @@ class InvoiceLine(models.Model):
         FEE = "fee", "Abonnement"
         OVERAGE = "overage", "Dépassement"
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveSmallIntegerField()
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    description = models.CharField(max_length=200)
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, null=True, blank=True)
-    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, null=True, blank=True)
-    days = models.PositiveSmallIntegerField(null=True, blank=True)
-    input_tokens = models.BigIntegerField(null=True, blank=True)
-    output_tokens = models.BigIntegerField(null=True, blank=True)
-    images = models.IntegerField(null=True, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", verbose_name="facture"
+    )
+    position = models.PositiveSmallIntegerField("position")
+    kind = models.CharField("type", max_length=8, choices=Kind.choices)
+    description = models.CharField("libellé", max_length=200)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, verbose_name="formule"
+    )
+    model = models.ForeignKey(
+        AIModel, on_delete=models.PROTECT, null=True, blank=True, verbose_name="modèle"
+    )
+    days = models.PositiveSmallIntegerField("jours", null=True, blank=True)
+    input_tokens = models.BigIntegerField("tokens input", null=True, blank=True)
+    output_tokens = models.BigIntegerField("tokens output", null=True, blank=True)
+    images = models.IntegerField("images", null=True, blank=True)
     amount = models.DecimalField("montant HT", **AMOUNT_DIGITS)
 
     class Meta:

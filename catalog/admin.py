@@ -2,8 +2,10 @@
 
 Price rows are written only through catalog.services (price_schedule / price_reschedule /
 price_cancel): the inline formset validates the whole submission against the history first,
-then saves through the services. Rows already in effect are shown disabled and cannot be
-deleted.
+then saves through the services. Frozen rows (in effect, or about to be: see
+catalog.services.price_is_frozen) are shown disabled; a submission that still tries to change
+or withdraw one (a forged post, or a row that froze while the form was open) is refused with a
+message, never reported as saved.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .models import AIModel, FaqEntry, ModelPrice, Plan
 from .pricing import Price, PriceBook
 from .services import (
     COMPONENTS,
+    IN_EFFECT_MESSAGE,
     PriceRow,
     amount_text,
     instant_text,
@@ -29,6 +32,7 @@ from .services import (
     price_cancel,
     price_check_components,
     price_history,
+    price_is_frozen,
     price_reschedule,
     price_schedule,
     price_validate,
@@ -80,22 +84,48 @@ class ModelPriceForm(forms.ModelForm):
         fields = ("effective_at", "input_per_million", "output_per_million", "per_image")
         help_texts = {
             "effective_at": (
-                "Heure d'Alger. Une baisse peut prendre effet maintenant ; une hausse doit être "
-                "annoncée au moins le préavis des paramètres de facturation à l'avance."
+                "Heure d'Alger. Une baisse peut prendre effet maintenant (enregistrée dans 10 "
+                "minutes : des consommations déjà datées de ces minutes sont facturées) ; une "
+                "hausse doit être annoncée au moins le préavis des paramètres de facturation à "
+                "l'avance."
             ),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Usage may already have been charged at a row in effect: it is shown, never editable.
-        self.in_effect = (
-            self.instance.pk is not None and self.instance.effective_at <= timezone.now()
+        # Usage may already have been charged at a frozen row: it is shown, never editable.
+        self.in_effect = self.instance.pk is not None and price_is_frozen(
+            self.instance.effective_at
         )
         for field in self.fields.values():
             field.disabled = self.in_effect or field.disabled
 
+    def tampered(self) -> bool:
+        """Whether the submission changes or withdraws this frozen row anyway (Django ignores
+        the posted values of disabled fields: saying nothing would report a success)."""
+        if not self.in_effect or not self.is_bound:
+            return False
+        if self.data.get(self.add_prefix(forms.formsets.DELETION_FIELD_NAME)):
+            return True
+        for name in self.Meta.fields:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if raw is None or (isinstance(raw, list) and all(part is None for part in raw)):
+                continue  # not sent, as a browser does for a disabled input
+            try:
+                value = field.clean(raw)
+            except ValidationError:
+                return True
+            if value != getattr(self.instance, name):
+                return True
+        return False
+
     def clean(self):
         cleaned_data = super().clean()
+        if self.tampered():
+            raise ValidationError(IN_EFFECT_MESSAGE)
         # Clear messages before the model's check constraint reports the same in its own words.
         parent = getattr(self, "parent", None)
         if parent is not None and parent.kind in AIModel.Kind.values and not self.in_effect:

@@ -18,7 +18,7 @@ class Plan(models.Model):
     """A monthly formula: a fee and the credits it includes."""
 
     name = models.CharField("nom", max_length=60)
-    slug = models.SlugField(unique=True)
+    slug = models.SlugField("identifiant", unique=True)
     included_credits = models.DecimalField(
         "crédits mensuels inclus (DZD)",
         max_digits=12,
@@ -80,7 +80,9 @@ class AIModel(models.Model):
 class ModelPrice(models.Model):
     """One row of a model's price history; it applies from `effective_at` until the next row."""
 
-    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="prices")
+    model = models.ForeignKey(
+        AIModel, on_delete=models.PROTECT, related_name="prices", verbose_name="modèle"
+    )
     effective_at = models.DateTimeField("en vigueur à partir du")
     input_per_million = models.DecimalField(
         "prix input / 1M tokens (DZD)", null=True, blank=True, **PRICE_DIGITS
@@ -124,7 +126,7 @@ class ModelPrice(models.Model):
 
 
 class FaqEntry(models.Model):
-    question = models.CharField(max_length=200)
+    question = models.CharField("question", max_length=200)
     answer = models.TextField("réponse")
     order = models.PositiveSmallIntegerField("ordre", default=0)
     is_published = models.BooleanField("publiée", default=True)

@@ -1,9 +1,13 @@
 """Price history writes: staff schedule, reschedule or cancel prices, never rewrite the past.
 
-A row whose instant has come is immutable: usage may already have been charged at it.
-A new row may not take effect in the past; an instant a few minutes ago means "now" (a decrease
-applied at once) and is stored as now. A row that makes any component dearer than the price
-customers were told for that instant needs the notice period (BillingSettings.price_notice_days).
+A row is frozen once usage may have been charged at it: the gateway dates an event up to
+EVENT_CLOCK_SKEW ahead of our clock, so a row taking effect before now + FROZEN_AHEAD may already
+price recorded events; it can then never be changed nor withdrawn, and no new row may take
+effect inside that window either (it would re-price those events after the fact). A new row may
+not take effect in the past; an instant from a few minutes ago up to the window's end means "as
+soon as possible" (a decrease applied at once) and is stored as now + FROZEN_AHEAD. A row that
+makes any component dearer than the price customers were told for that instant needs the notice
+period (BillingSettings.price_notice_days).
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from .models import AIModel, ModelPrice
 
 # Staff type "now" into a form and submit it a little later.
 NOW_TOLERANCE = timedelta(minutes=5)
+# How far ahead of our clock the gateway may date an event (billing refuses events dated later;
+# its CLOCK_SKEW must never exceed this one).
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+# The skew plus a margin for a batch that read the price history just before a staff write
+# committed: a batch charging at a row took its clock at least FROZEN_AHEAD - EVENT_CLOCK_SKEW
+# after the write, so it reads the history the write left. This rule needs nothing from billing.
+FROZEN_AHEAD = EVENT_CLOCK_SKEW + timedelta(minutes=5)
 COMPONENTS = ("input_per_million", "output_per_million", "per_image")
 COMPONENT_LABELS = {
     "input_per_million": "input",
@@ -32,8 +43,9 @@ COMPONENT_LABELS = {
     "per_image": "par image",
 }
 IN_EFFECT_MESSAGE = (
-    "Ce prix est déjà en vigueur : il ne peut plus être modifié ni supprimé, car des "
-    "consommations ont pu être facturées à ce prix. Ajoutez un nouveau prix avec une date "
+    "Ce prix est déjà en vigueur, ou le sera dans moins de 10 minutes : des consommations ont "
+    "pu être facturées à ce prix (la passerelle peut dater un événement jusqu'à 5 minutes "
+    "d'avance). Il ne peut plus être modifié ni retiré : ajoutez un nouveau prix avec une date "
     "d'effet future."
 )
 
@@ -57,6 +69,11 @@ class PriceRow:
             output_per_million=row.output_per_million,
             per_image=row.per_image,
         )
+
+
+def price_is_frozen(effective_at: datetime, *, now: datetime | None = None) -> bool:
+    """Whether usage may already have been charged at a row taking effect at `effective_at`."""
+    return effective_at <= (now or timezone.now()) + FROZEN_AHEAD
 
 
 def price_history(model: AIModel) -> list[PriceRow]:
@@ -162,10 +179,11 @@ def price_validate(
 ) -> datetime:
     """Check a new price row (or the new values of `replacing`, a future row) for `model`.
 
-    `history` is the model's price history (default: read from the database); the caller may
-    pass a simulated one to check several changes in a row. Returns the instant the row will
-    take effect (an instant within NOW_TOLERANCE before `now` becomes `now`). Raises
-    ValidationError with a dict of French messages keyed by field.
+        `history` is the model's price history (default: read from the database); the caller may
+        pass a simulated one to check several changes in a row. Returns the instant the row will
+        take effect (an instant from NOW_TOLERANCE before `now` to the end of the frozen window
+    becomes `now + FROZEN_AHEAD`). Raises
+        ValidationError with a dict of French messages keyed by field.
     """
     now = now or timezone.now()
     prices = {
@@ -185,9 +203,10 @@ def price_validate(
         )
     if errors:
         raise ValidationError(errors)
-    effective_at = max(effective_at, now)
-
     history = list(price_history(model) if history is None else history)
+    # A model without any price charges nothing yet: its first price may start now.
+    effective_at = max(effective_at, now + FROZEN_AHEAD if history else now)
+
     others = [row for row in history if replacing is None or row.pk != replacing.pk]
     if any(row.effective_at == effective_at for row in others):
         message = f"Ce modèle a déjà un prix qui prend effet le {instant_text(effective_at)}."
@@ -225,10 +244,10 @@ def _lock_model(model: AIModel) -> AIModel:
     return AIModel.objects.select_for_update().get(pk=model.pk)
 
 
-def _ensure_future(price: ModelPrice) -> None:
-    # The real clock, whatever `now` the caller validated with: a row that has come into
-    # effect since may already price usage.
-    if price.effective_at <= timezone.now():
+def _ensure_not_frozen(price: ModelPrice) -> None:
+    # The real clock, whatever `now` the caller validated with: a row that has entered the
+    # frozen window since may already price usage.
+    if price_is_frozen(price.effective_at):
         raise ValidationError(IN_EFFECT_MESSAGE)
 
 
@@ -289,10 +308,10 @@ def price_reschedule(
     now: datetime | None = None,
     by: User | None = None,
 ) -> ModelPrice:
-    """Change an announced row that is not in effect yet."""
+    """Change an announced row that is not frozen yet (see price_is_frozen)."""
     model = _lock_model(price.model)
     price = ModelPrice.objects.select_for_update().get(pk=price.pk)
-    _ensure_future(price)
+    _ensure_not_frozen(price)
     price.effective_at = price_validate(
         model=model,
         effective_at=effective_at,
@@ -312,9 +331,9 @@ def price_reschedule(
 
 @transaction.atomic
 def price_cancel(*, price: ModelPrice, by: User | None = None) -> None:
-    """Withdraw an announced row that is not in effect yet."""
+    """Withdraw an announced row that is not frozen yet (see price_is_frozen)."""
     _lock_model(price.model)
     price = ModelPrice.objects.select_for_update().get(pk=price.pk)
-    _ensure_future(price)
+    _ensure_not_frozen(price)
     _audit(AuditEvent.Action.PRICE_CANCELLED, price, by)
     price.delete()

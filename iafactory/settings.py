@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -27,8 +28,17 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 
-# `check --deploy` flags this development key: production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-dev-only-key"
+# Production refuses to start without its own key (settings time: gunicorn and Celery run no
+# system checks); only DEBUG falls back to a public development key.
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG off the portal needs its own secret key, e.g. "
+            "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'); "
+            "set DEBUG=1 for local development."
+        )
+    SECRET_KEY = "django-insecure-dev-only-key"  # noqa: S105 (public, DEBUG only)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -188,6 +198,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+if not DEBUG and not os.environ.get("EMAIL_HOST") and not os.environ.get("EMAIL_BACKEND"):
+    # The console backend would print password-reset and verification links to the log.
+    raise ImproperlyConfigured(
+        "EMAIL_HOST is not set. With DEBUG off the portal sends its e-mails (password reset, "
+        "invoices) by SMTP: set EMAIL_HOST (and EMAIL_HOST_USER, EMAIL_HOST_PASSWORD), or "
+        "choose a backend explicitly with EMAIL_BACKEND."
+    )
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

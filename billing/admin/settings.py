@@ -19,8 +19,9 @@ class BillingSettingsAdmin(admin.ModelAdmin):
                 "fields": ("price_notice_days",),
                 "description": (
                     "Une hausse de prix d'un modèle doit être annoncée au moins ce nombre de "
-                    "jours avant son entrée en vigueur ; une baisse peut s'appliquer tout de "
-                    "suite. Affiché dans la FAQ de la page Tarifs ({preavis_jours})."
+                    "jours avant son entrée en vigueur ; une baisse s'applique 10 minutes plus "
+                    "tard (la passerelle date ses événements jusqu'à 5 minutes d'avance). "
+                    "Affiché dans la FAQ de la page Tarifs ({preavis_jours})."
                 ),
             },
         ),

@@ -6,12 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from accounts.gateway import gateway_token_create
 from accounts.models import User
-from billing.models import BillingSettings
+from billing.models import BillingSettings, UsageEvent
 from catalog.models import AIModel, FaqEntry, ModelPrice, Plan
+from catalog.services import IN_EFFECT_MESSAGE
+from tests.accounts.factories import AccountFactory, ApiKeyFactory
 
-from .factories import TextPriceFactory
+from .factories import PlanFactory, TextPriceFactory
 
 pytestmark = pytest.mark.django_db
 ALGIERS = ZoneInfo("Africa/Algiers")
@@ -156,7 +160,7 @@ def test_an_increase_with_less_than_the_notice_is_refused(staff, now, gpt):
     assert len(gpt_prices(gpt)) == 1
 
 
-def test_a_decrease_effective_now_is_accepted(staff, now, gpt):
+def test_a_decrease_effective_now_is_accepted(staff, now, freeze, gpt):
     url, data, formset = change_form(staff, gpt)
     new_row(
         data,
@@ -170,7 +174,10 @@ def test_a_decrease_effective_now_is_accepted(staff, now, gpt):
     response = staff.post(url, data)
 
     assert response.status_code == 302, inline_errors(response)
-    assert gpt_prices(gpt)[-1] == (now, Decimal("200"), Decimal("900"))
+    # After the clock-skew window: events dated up to 10:05 may already be charged at 250/1000.
+    starts = datetime(2026, 11, 16, 10, 10, tzinfo=ALGIERS)
+    assert gpt_prices(gpt)[-1] == (starts, Decimal("200"), Decimal("900"))
+    freeze("2026-11-16 10:10 +01:00")
     estimate = staff.get("/api/v1/estimate/?model=gpt-4.1&input_tokens=500&output_tokens=1500")
     assert estimate.json()["cost"] == "1.45"  # 0.1 + 1.35
 
@@ -201,8 +208,73 @@ def test_a_row_in_effect_cannot_be_edited_nor_deleted_by_a_forged_post(staff, no
 
     response = staff.post(url, data)
 
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert inline_errors(response) == [IN_EFFECT_MESSAGE]
     assert gpt_prices(gpt) == [(SEED_INSTANT, Decimal("250"), Decimal("1000"))]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"prices-1-DELETE": "on"},
+        {"prices-1-input_per_million": "140"},
+        {"prices-1-effective_at_0": "17/11/2026"},
+    ],
+)
+def test_a_row_that_froze_while_the_form_was_open_is_neither_withdrawn_nor_changed(
+    staff, freeze, gpt, edit
+):
+    # Announced at 11:00 for 12:03; staff open the form at 11:50, when it may still change.
+    freeze("2026-11-16 11:00 +01:00")
+    TextPriceFactory(
+        model=gpt,
+        effective_at=datetime(2026, 11, 16, 12, 3, tzinfo=ALGIERS),
+        input_per_million=Decimal("150"),
+        output_per_million=Decimal("600"),
+    )
+    freeze("2026-11-16 11:50 +01:00")
+    url, data, formset = change_form(staff, gpt)
+    assert not formset.forms[1].fields["effective_at"].disabled
+    data.update(edit)
+    # 12:01: an event dated 12:04 (clock skew) may already be charged at 150/600.
+    freeze("2026-11-16 12:01 +01:00")
+
+    response = staff.post(url, data)
+
+    assert response.status_code == 200
+    assert inline_errors(response) == [IN_EFFECT_MESSAGE]
+    assert "modifié avec succès" not in response.content.decode()
+    assert gpt_prices(gpt)[-1] == (
+        datetime(2026, 11, 16, 12, 3, tzinfo=ALGIERS),
+        Decimal("150"),
+        Decimal("600"),
+    )
+
+
+def test_an_unchanged_frozen_row_does_not_block_the_rest_of_the_form(staff, now, gpt):
+    url, data, formset = change_form(staff, gpt)
+    # What a browser sends for the frozen row if its inputs were enabled: the same values.
+    data.update(
+        {
+            "prices-0-effective_at_0": "01/01/2026",
+            "prices-0-effective_at_1": "00:00:00",
+            "prices-0-input_per_million": "250",
+            "prices-0-output_per_million": "1000",
+        }
+    )
+    new_row(
+        data,
+        formset,
+        date="01/01/2027",
+        time="00:00:00",
+        input_per_million="300",
+        output_per_million="1200",
+    )
+
+    response = staff.post(url, data)
+
+    assert response.status_code == 302, inline_errors(response)
+    assert len(gpt_prices(gpt)) == 2
 
 
 def test_an_announced_row_can_be_corrected_then_withdrawn(staff, now, gpt):
@@ -506,4 +578,60 @@ def test_the_notice_edited_in_billing_settings_governs_the_price_admin(staff, no
         datetime(2026, 11, 26, 10, 0, tzinfo=ALGIERS),
         Decimal("260"),
         Decimal("1000"),
+    )
+
+
+def test_the_price_row_that_charged_a_gateway_event_cannot_be_withdrawn(staff, freeze, gpt):
+    # The sample, end to end: staff schedule gpt-4.1 at 150/600 from 12:03 ...
+    freeze("2026-11-16 11:00 +01:00")
+    TextPriceFactory(
+        model=gpt,
+        effective_at=datetime(2026, 11, 16, 12, 3, tzinfo=ALGIERS),
+        input_per_million=Decimal("150"),
+        output_per_million=Decimal("600"),
+    )
+    freeze("2026-11-16 11:50 +01:00")
+    url, data, _ = change_form(staff, gpt)  # the row may still be withdrawn here
+    # ... at 12:00:30 the gateway reports an event dated 12:04 (inside the clock skew) ...
+    freeze(datetime(2026, 11, 16, 12, 0, 30, tzinfo=ALGIERS))
+    _, token = gateway_token_create(name="passerelle")
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=PlanFactory()))
+    gateway = APIClient()
+    gateway.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    reported = gateway.post(
+        "/api/v1/gateway/usage/",
+        {
+            "events": [
+                {
+                    "idempotency_key": "e-1204",
+                    "api_key": key.raw,
+                    "model": "gpt-4.1",
+                    "input_tokens": 500,
+                    "output_tokens": 1500,
+                    "occurred_at": "2026-11-16T12:04:00+01:00",
+                }
+            ]
+        },
+        format="json",
+    )
+    assert reported.status_code == 200, reported.content
+    event = UsageEvent.objects.get(idempotency_key="e-1204")
+    assert (event.input_price, event.output_price, event.cost) == (
+        Decimal("150"),
+        Decimal("600"),
+        Decimal("0.975"),  # 0.075 + 0.9: charged at the 12:03 row
+    )
+    # ... at 12:01 staff withdraw that row.
+    freeze("2026-11-16 12:01 +01:00")
+    data["prices-1-DELETE"] = "on"
+
+    response = staff.post(url, data)
+
+    assert response.status_code == 200
+    assert inline_errors(response) == [IN_EFFECT_MESSAGE]
+    # The history still explains the event's prices: the row in effect at 12:04 charged it.
+    in_effect = ModelPrice.objects.filter(model=gpt, effective_at__lte=event.occurred_at).last()
+    assert (in_effect.input_per_million, in_effect.output_per_million) == (
+        event.input_price,
+        event.output_price,
     )

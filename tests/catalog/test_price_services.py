@@ -10,9 +10,13 @@ from django.utils import timezone
 
 from billing.models import BillingSettings
 from catalog.models import AIModel, ModelPrice
+from catalog.pricing import PriceBook
 from catalog.services import (
+    FROZEN_AHEAD,
+    IN_EFFECT_MESSAGE,
     price_cancel,
     price_check_components,
+    price_is_frozen,
     price_reschedule,
     price_schedule,
 )
@@ -102,7 +106,7 @@ def test_the_notice_comes_from_billing_settings(now, gpt):
     assert "au moins 7 jours" in messages(error.value, "effective_at")
 
 
-def test_a_decrease_applies_at_once(now, gpt):
+def test_a_decrease_applies_once_the_clock_skew_window_has_passed(now, gpt):
     price = price_schedule(
         model=gpt,
         effective_at=now,
@@ -110,18 +114,33 @@ def test_a_decrease_applies_at_once(now, gpt):
         output_per_million=Decimal("900"),
     )
 
-    assert price.effective_at == now
+    # Events dated up to 5 minutes ahead may already be charged at today's row.
+    assert price.effective_at == datetime(2026, 11, 16, 10, 10, tzinfo=ALGIERS)
 
 
-def test_an_instant_a_few_minutes_ago_means_now(now, gpt):
+@pytest.mark.parametrize("minutes", [-4, 0, 3, 9])
+def test_an_instant_from_a_few_minutes_ago_to_the_frozen_window_means_as_soon_as_possible(
+    now, gpt, minutes
+):
     price = price_schedule(
         model=gpt,
-        effective_at=now - timedelta(minutes=4),
+        effective_at=now + timedelta(minutes=minutes),
         input_per_million=Decimal("200"),
         output_per_million=Decimal("900"),
     )
 
-    assert price.effective_at == now  # never back-dated under usage already charged
+    assert price.effective_at == datetime(2026, 11, 16, 10, 10, tzinfo=ALGIERS)
+
+
+def test_an_instant_beyond_the_frozen_window_is_kept(now, gpt):
+    price = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(minutes=11),
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+
+    assert price.effective_at == datetime(2026, 11, 16, 10, 11, tzinfo=ALGIERS)
 
 
 def test_a_back_dated_row_is_refused(now, gpt):
@@ -161,6 +180,7 @@ def test_the_same_price_again_is_not_an_increase(now, flux):
     price = price_schedule(model=flux, effective_at=now, per_image=Decimal("8.0000"))
 
     assert price.per_image == Decimal("8")
+    assert price.effective_at == now + timedelta(minutes=10)
 
 
 def test_an_increase_is_compared_with_the_price_announced_for_that_instant(now, gpt):
@@ -212,7 +232,7 @@ def test_the_first_price_of_a_new_model_needs_no_notice(now):
         output_per_million=Decimal("20"),
     )
 
-    assert price.effective_at == now
+    assert price.effective_at == now  # no event can have been charged for an unpriced model
 
 
 @pytest.mark.parametrize(
@@ -389,6 +409,70 @@ def test_a_row_in_effect_can_be_neither_changed_nor_cancelled(now, freeze, gpt):
         (datetime(2026, 1, 1, tzinfo=ALGIERS), Decimal("250"), Decimal("1000"), None),
         (datetime(2026, 11, 17, 10, 0, tzinfo=ALGIERS), Decimal("200"), Decimal("900"), None),
     ]
+
+
+def test_a_row_that_charged_a_future_dated_event_cannot_be_withdrawn(freeze, gpt):
+    # The sample: staff schedule 150/600 from 12:03 (announced earlier, at 11:00) ...
+    freeze("2026-11-16 11:00 +01:00")
+    announced = price_schedule(
+        model=gpt,
+        effective_at=datetime(2026, 11, 16, 12, 3, tzinfo=ALGIERS),
+        input_per_million=Decimal("150"),
+        output_per_million=Decimal("600"),
+    )
+    # ... at 12:00:30 the gateway reports an event dated 12:04, inside the clock skew: charged
+    # at the 12:03 row, 500 + 1 500 tokens → 0.075 + 0.9 = 0.975 DZD.
+    freeze("2026-11-16 12:00 +01:00")
+    book = PriceBook.for_models([gpt.pk])
+    charged = book.price_at(gpt.pk, datetime(2026, 11, 16, 12, 4, tzinfo=ALGIERS))
+    assert charged.effective_at == announced.effective_at
+    assert charged.cost(input_tokens=500, output_tokens=1500) == Decimal("0.975")
+    # At 12:01 staff try to withdraw it, or change it.
+    freeze("2026-11-16 12:01 +01:00")
+
+    with pytest.raises(ValidationError) as withdrawn:
+        price_cancel(price=announced)
+    with pytest.raises(ValidationError) as changed:
+        price_reschedule(
+            price=announced,
+            effective_at=datetime(2026, 11, 17, tzinfo=ALGIERS),
+            input_per_million=Decimal("150"),
+            output_per_million=Decimal("600"),
+        )
+
+    assert withdrawn.value.messages == [IN_EFFECT_MESSAGE]
+    assert changed.value.messages == [IN_EFFECT_MESSAGE]
+    assert prices_of(gpt)[-1] == (
+        datetime(2026, 11, 16, 12, 3, tzinfo=ALGIERS),
+        Decimal("150"),
+        Decimal("600"),
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes_ahead", "frozen"), [(-60, True), (0, True), (10, True), (11, False)]
+)
+def test_a_row_is_frozen_until_it_is_more_than_the_window_ahead(now, minutes_ahead, frozen):
+    assert price_is_frozen(now + timedelta(minutes=minutes_ahead)) is frozen
+    assert price_is_frozen(now + timedelta(minutes=minutes_ahead, seconds=1)) is (
+        minutes_ahead < 10
+    )
+
+
+def test_no_new_row_lands_under_an_event_already_charged_in_the_skew_window(now, gpt):
+    # An event dated 10:04 may already be charged at today's row: a decrease "now" must not
+    # re-price it, so it starts after the window.
+    price = price_schedule(
+        model=gpt,
+        effective_at=now + timedelta(minutes=2),
+        input_per_million=Decimal("200"),
+        output_per_million=Decimal("900"),
+    )
+
+    book = PriceBook.for_models([gpt.pk])
+    assert book.price_at(gpt.pk, now + timedelta(minutes=4)).input_per_million == Decimal("250")
+    assert price.effective_at == now + FROZEN_AHEAD
 
 
 @postgres_only()
