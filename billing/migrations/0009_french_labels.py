@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_account_article'),
-        ('billing', '0007_invoice_article_payment_terms'),
+        ('billing', '0008_close_failure'),
         ('catalog', '0004_french_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
