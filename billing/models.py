@@ -442,7 +442,9 @@ class InvoiceLine(models.Model):
 class CloseFailure(models.Model):
     """An account the monthly close could not close, listed for staff until a later run does."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="close_failures")
+    account = models.ForeignKey(
+        Account, verbose_name="compte", on_delete=models.CASCADE, related_name="close_failures"
+    )
     month = models.DateField("mois")  # first day of the month
     error = models.TextField("erreur")
     attempts = models.PositiveIntegerField("tentatives", default=1)

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('first_failed_at', models.DateTimeField(verbose_name='premier échec le')),
                 ('last_failed_at', models.DateTimeField(verbose_name='dernier échec le')),
                 ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='résolue le')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='close_failures', to='accounts.account')),
+                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='close_failures', to='accounts.account', verbose_name='compte')),
             ],
             options={
                 'verbose_name': 'clôture en échec',
