@@ -80,7 +80,8 @@ def test_each_customer_key_has_its_own_limit(client, settings):
     assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
 
 
-def test_the_admin_log_in_is_limited_too(client):
+def test_the_admin_log_in_is_limited_too(client, freeze):
+    freeze("2026-11-16 10:00 +01:00")  # a fixed window: the posts never straddle two
     data = {"username": "staff@iafactory.dz", "password": "mauvais"}
 
     statuses = [client.post("/admin/login/", data).status_code for _ in range(10)]
@@ -135,7 +136,8 @@ def test_password_reset_requests_for_one_address_get_429(client):
     assert response.status_code == 429
 
 
-def test_behind_a_proxy_the_admin_limit_counts_each_client(client, settings):
+def test_behind_a_proxy_the_admin_limit_counts_each_client(client, settings, freeze):
+    freeze("2026-11-16 10:00 +01:00")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     data = {"username": "staff@iafactory.dz", "password": "mauvais"}
 
