@@ -194,7 +194,9 @@ def verified_owner(key):
     return user
 
 
-def test_the_cache_really_is_the_test_redis_while_it_runs(redis_cache, client, gateway, key, freeze):
+def test_the_cache_really_is_the_test_redis_while_it_runs(
+    redis_cache, client, gateway, key, freeze
+):
     freeze(NOW)
 
     statuses, _, _ = exercise_everything(client, gateway, key, "avant")
@@ -218,7 +220,9 @@ def test_with_redis_stopped_metering_the_api_the_pages_and_log_in_answer_normall
     pages = [client.get(path).status_code for path in ("/espace-client/", "/espace-client/api/")]
 
     assert statuses == EVERYTHING_OK
-    assert usage["results"] == [{"idempotency_key": "pendant", "status": "accepted", "cost": "1.625"}]
+    assert usage["results"] == [
+        {"idempotency_key": "pendant", "status": "accepted", "cost": "1.625"}
+    ]
     assert authorize["allowed"] is True
     assert authorize["remaining_credits"] == "96.75"
     assert UsageEvent.objects.filter(idempotency_key="pendant").get().cost == Decimal("1.625")
@@ -292,8 +296,7 @@ def test_log_in_rate_limits_work_again_once_redis_is_back(redis_cache, settings,
     user = verified_owner(key)
     redis_cache.stop()
     down = [
-        client.post("/comptes/login/", {"login": user.email, "password": "faux"})
-        for _ in range(2)
+        client.post("/comptes/login/", {"login": user.email, "password": "faux"}) for _ in range(2)
     ]
     redis_cache.start()
     client.post("/comptes/login/", {"login": user.email, "password": "faux"})
@@ -400,3 +403,19 @@ def test_production_settings_use_the_fail_open_cache_with_short_timeouts():
     assert default["OPTIONS"]["socket_timeout"] <= 0.25
     # Sessions stay in the database (Django's default), never in the cache.
     assert json.loads(out[1]) in (None, "django.contrib.sessions.backends.db")
+
+
+def test_failed_authentications_fail_open_while_redis_is_down_and_count_again_after(
+    redis_cache, settings, client, freeze
+):
+    freeze(NOW)
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "auth_failures": "2/m"}
+    bad = {"HTTP_AUTHORIZATION": "Bearer iaf_faux"}
+    redis_cache.stop()
+
+    during = [client.get("/api/v1/account/", **bad).status_code for _ in range(4)]
+    redis_cache.start()
+    after = [client.get("/api/v1/account/", **bad).status_code for _ in range(3)]
+
+    assert during == [401] * 4
+    assert after == [401, 401, 429]
