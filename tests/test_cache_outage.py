@@ -57,9 +57,9 @@ class RedisProcess:
         if self.data_dir is not None:
             persistence = ["--appendonly", "yes", "--appendfsync", "always"]
             persistence += ["--dir", str(self.data_dir)]
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + persistence,
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self.process = subprocess.Popen(  # noqa: S603
+            [*command, *persistence],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -393,7 +393,7 @@ def test_production_settings_use_the_fail_open_cache_with_short_timeouts():
     )
     env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:6379/0"}
     env.pop("CACHE", None)
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     default = json.loads(out[0])
