@@ -7,6 +7,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 
+from iafactory.ratelimit import auth_failure_record, auth_failures_check
+
 from .gateway import gateway_token_authenticate
 from .keys import API_KEY_PREFIX
 from .models import ApiKey, GatewayToken
@@ -27,6 +29,22 @@ def _bearer(request) -> str | None:
         raise exceptions.AuthenticationFailed("Secret invalide.") from None
 
 
+def _throttled_failures(authenticate):
+    """Count each refused credential per client IP; past the limit, refuse before any lookup."""
+
+    def wrapper(self, request):
+        if not get_authorization_header(request):
+            return authenticate(self, request)
+        auth_failures_check(request)
+        try:
+            return authenticate(self, request)
+        except exceptions.AuthenticationFailed:
+            auth_failure_record(request)
+            raise
+
+    return wrapper
+
+
 REFUSALS = {
     "unknown_key": "Clé API inconnue.",
     "revoked_key": "Clé API révoquée.",
@@ -37,6 +55,7 @@ REFUSALS = {
 class CustomerKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer iaf_…`: request.user is the account owner, request.auth the key."""
 
+    @_throttled_failures
     def authenticate(self, request):
         raw = _bearer(request)
         # Not a customer key ("iaf_…"; gateway tokens are "iafgw_…"): another scheme's turn.
@@ -69,6 +88,7 @@ class GatewayPrincipal:
 class GatewayTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer iafgw_…`: request.auth is the GatewayToken."""
 
+    @_throttled_failures
     def authenticate(self, request):
         raw = _bearer(request)
         if raw is None:

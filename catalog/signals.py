@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from iafactory.cache import on_recovery
+
 from .selectors import tarifs_catalog_invalidate
 
 CATALOG_SENDERS = (
@@ -24,3 +26,5 @@ def connect() -> None:
     for sender in CATALOG_SENDERS:
         for signal in (post_save, post_delete):
             signal.connect(catalog_changed, sender=sender, dispatch_uid=f"catalog-cache-{sender}")
+    # An edit made while Redis was unreachable could not drop the cached snapshot.
+    on_recovery(tarifs_catalog_invalidate)

@@ -2,7 +2,9 @@
 
 Log-in, sign-up and password reset are limited by django-allauth (ACCOUNT_RATE_LIMITS, with a
 cache lock); this module limits the JSON API, per gateway token, customer key or client IP,
-and the staff log-in of the Django admin.
+and the staff log-in of the Django admin, and failed API authentications per client IP.
+While the cache is unreachable the limits fail open (iafactory/cache.py answers as an empty
+cache): metering and the pages never depend on Redis.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
 _RATE_RE = re.compile(r"^(\d+)/(s|m|h|d)$")
@@ -53,6 +56,39 @@ def rate_hit(key: str, rate: Rate, now: float | None = None) -> tuple[bool, int]
     return count <= rate.limit, retry_after
 
 
+def rate_peek(key: str, rate: Rate, now: float | None = None) -> tuple[bool, int]:
+    """Whether `key` is still under `rate` in this window, without counting a hit."""
+    now = time.time() if now is None else now
+    window = int(now // rate.period)
+    count = cache.get(f"rl:{key}:{window}") or 0
+    retry_after = max(1, math.ceil((window + 1) * rate.period - now))
+    return count < rate.limit, retry_after
+
+
+def auth_failures_check(request) -> None:
+    """Refuse (429) a client IP that failed too many API authentications, before any lookup."""
+    rate = Rate.parse(settings.API_RATE_LIMITS.get("auth_failures", ""))
+    if rate is None:
+        return
+    allowed, retry_after = rate_peek(f"authfail:ip:{_client_ip(request)}", rate)
+    if not allowed:
+        raise Throttled(
+            wait=retry_after,
+            detail="Trop d'échecs d'authentification depuis cette adresse.",
+        )
+
+
+def auth_failure_record(request) -> None:
+    rate = Rate.parse(settings.API_RATE_LIMITS.get("auth_failures", ""))
+    if rate is not None:
+        rate_hit(f"authfail:ip:{_client_ip(request)}", rate)
+
+
+def _client_ip(request) -> str:
+    # The client behind the proxy (NUM_PROXIES), as the API throttle sees it.
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
 def api_scope(path: str) -> str:
     if path.startswith("/api/v1/gateway/"):
         return "gateway"
@@ -67,9 +103,7 @@ def limit_posts(view, *, scope: str, rate: Rate):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method == "POST":
-            # The client behind the proxy (NUM_PROXIES), as the API throttle sees it.
-            ip = BaseThrottle().get_ident(request) or "unknown"
-            allowed, retry_after = rate_hit(f"{scope}:ip:{ip}", rate)
+            allowed, retry_after = rate_hit(f"{scope}:ip:{_client_ip(request)}", rate)
             if not allowed:
                 from .errors import too_many_requests
 

@@ -113,11 +113,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # Fails open (iafactory/cache.py): a dead or hung Redis never stops metering or a page.
+    # Short socket timeouts so a hung Redis costs a fraction of a second per retry window.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "iafactory.cache.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "iaf",
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.2")),
+                "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.2")),
+                # Seconds without calling Redis after a failure (then one call tries again).
+                "RETRY_SECONDS": float(os.environ.get("REDIS_RETRY_SECONDS", "5")),
+            },
         }
     }
 elif os.environ.get("CACHE") == "locmem":  # tests without Redis: one process, no files
@@ -269,6 +277,8 @@ API_RATE_LIMITS = {
     "public": os.environ.get("RATE_LIMIT_PUBLIC", "120/m"),
     "customer": os.environ.get("RATE_LIMIT_CUSTOMER", "600/m"),
     "gateway": os.environ.get("RATE_LIMIT_GATEWAY", "100000/m"),
+    # Refused bearer credentials per client IP (customer keys and gateway tokens).
+    "auth_failures": os.environ.get("RATE_LIMIT_AUTH_FAILURES", "30/m"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API IAFactory",

@@ -2,6 +2,7 @@ import threading
 
 import pytest
 
+from accounts.gateway import gateway_token_create
 from iafactory.ratelimit import Rate, rate_hit
 from tests.accounts.factories import ApiKeyFactory
 
@@ -80,7 +81,8 @@ def test_each_customer_key_has_its_own_limit(client, settings):
     assert (first.status_code, other.status_code, again.status_code) == (200, 200, 429)
 
 
-def test_the_admin_log_in_is_limited_too(client):
+def test_the_admin_log_in_is_limited_too(client, freeze):
+    freeze("2026-11-16 10:00 +01:00")  # a fixed window: the posts never straddle two
     data = {"username": "staff@iafactory.dz", "password": "mauvais"}
 
     statuses = [client.post("/admin/login/", data).status_code for _ in range(10)]
@@ -135,7 +137,8 @@ def test_password_reset_requests_for_one_address_get_429(client):
     assert response.status_code == 429
 
 
-def test_behind_a_proxy_the_admin_limit_counts_each_client(client, settings):
+def test_behind_a_proxy_the_admin_limit_counts_each_client(client, settings, freeze):
+    freeze("2026-11-16 10:00 +01:00")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     data = {"username": "staff@iafactory.dz", "password": "mauvais"}
 
@@ -145,3 +148,89 @@ def test_behind_a_proxy_the_admin_limit_counts_each_client(client, settings):
     colleague = client.post("/admin/login/", data, HTTP_X_FORWARDED_FOR="198.51.100.2")
 
     assert (attacker.status_code, colleague.status_code) == (429, 200)
+
+
+@pytest.fixture
+def auth_failures_3_per_minute(settings, freeze):
+    freeze("2026-11-16 10:00 +01:00")  # the start of a minute: Retry-After is the whole window
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "auth_failures": "3/m"}
+
+
+def bearer(raw):
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def test_failed_customer_keys_are_throttled_per_ip_before_any_lookup(
+    client, auth_failures_3_per_minute
+):
+    good = ApiKeyFactory()
+    failures = [client.get("/api/v1/account/", **bearer("iaf_faux")).status_code for _ in range(3)]
+
+    refused = client.get("/api/v1/account/", **bearer("iaf_faux"))
+    # Even the right key is not checked from that address until the window ends.
+    right_key_same_ip = client.get("/api/v1/account/", **bearer(good.raw))
+    right_key_other_ip = client.get(
+        "/api/v1/account/", REMOTE_ADDR="198.51.100.2", **bearer(good.raw)
+    )
+    public = client.get("/api/v1/plans/")
+
+    assert failures == [401, 401, 401]
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    assert refused.json()["detail"].startswith("Trop d'échecs d'authentification")
+    assert right_key_same_ip.status_code == 429
+    assert right_key_other_ip.status_code == 200
+    assert public.status_code == 200
+
+
+def test_failed_gateway_tokens_are_throttled_per_ip(client, auth_failures_3_per_minute):
+    _, raw = gateway_token_create(name="passerelle")
+    usage = "/api/v1/gateway/usage/"
+
+    def post(token, **extra):
+        return client.post(
+            usage, {"events": []}, content_type="application/json", **bearer(token), **extra
+        )
+
+    failures = [post("iafgw_faux").status_code for _ in range(3)]
+    refused = post(raw)
+    other_ip = post(raw, REMOTE_ADDR="198.51.100.2")
+
+    assert failures == [401, 401, 401]
+    assert (refused.status_code, refused["Retry-After"]) == (429, "60")
+    assert other_ip.status_code == 200
+
+
+def test_successful_authentications_are_not_counted_as_failures(client, auth_failures_3_per_minute):
+    key = ApiKeyFactory()
+
+    statuses = [client.get("/api/v1/account/", **bearer(key.raw)).status_code for _ in range(5)]
+
+    assert statuses == [200] * 5
+
+
+def test_the_failure_window_ends(client, auth_failures_3_per_minute, freeze):
+    key = ApiKeyFactory()
+    for _ in range(3):
+        client.get("/api/v1/account/", **bearer("iaf_faux"))
+
+    freeze("2026-11-16 10:01 +01:00")
+    response = client.get("/api/v1/account/", **bearer(key.raw))
+
+    assert response.status_code == 200
+
+
+def test_auth_failure_limit_off_disables_it(client, settings):
+    settings.API_RATE_LIMITS = {**settings.API_RATE_LIMITS, "auth_failures": "off"}
+
+    statuses = [client.get("/api/v1/account/", **bearer("iaf_faux")).status_code for _ in range(40)]
+
+    assert set(statuses) == {401}
+
+
+def test_the_default_limit_is_30_failures_a_minute(client, freeze):
+    freeze("2026-11-16 10:00 +01:00")
+
+    statuses = [client.get("/api/v1/account/", **bearer("iaf_faux")).status_code for _ in range(31)]
+
+    assert statuses == [401] * 30 + [429]
