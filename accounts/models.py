@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -82,6 +85,25 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
     revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="créée par",
+    )
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+    # What the key's events may charge per month (credits, prepaid and overage), DZD HT;
+    # null: no budget. DESIGN.md §3 "Credits, prepaid balance and pay-as-you-go".
+    monthly_budget = models.DecimalField(
+        "budget mensuel (DZD HT)",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -73,6 +73,14 @@ class Subscription(models.Model):
         "pay as you go modifié le", null=True, blank=True
     )
     started_at = models.DateTimeField("client depuis")
+    # The monthly ceiling of overage, DZD HT; null: no ceiling (an explicit choice).
+    payg_cap = models.DecimalField(
+        "plafond mensuel de dépassement (DZD HT)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ZERO)],
+        **AMOUNT_DIGITS,
+    )
 
     class Meta:
         verbose_name = "abonnement"
@@ -83,12 +91,14 @@ class Subscription(models.Model):
 
 
 class PayAsYouGoChange(models.Model):
-    """History of the pay-as-you-go switch: an event is overage only if it was on then."""
+    """History of the pay-as-you-go switch and its ceiling: an event is overage only if it was
+    on then, and only up to the ceiling in force then (each row is the state after the change)."""
 
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="payg_changes", verbose_name="compte client"
     )
     enabled = models.BooleanField("activé")
+    cap = models.DecimalField("plafond (DZD HT)", null=True, blank=True, **AMOUNT_DIGITS)
     changed_at = models.DateTimeField("le")
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -173,7 +183,8 @@ class PlanChange(models.Model):
 class BillingPeriod(models.Model):
     """One account's calendar month (Africa/Algiers): its credits and where every cost went.
 
-    Invariants: consumed ≤ included; cost of the events = consumed + overage + written off.
+    Invariants: consumed ≤ included; cost of the events = consumed + prepaid used + overage
+    + written off; overage ≤ the ceiling in force at each event.
     """
 
     class Status(models.TextChoices):
@@ -189,6 +200,9 @@ class BillingPeriod(models.Model):
     )
     included_credits = models.DecimalField("crédits inclus", default=ZERO, **AMOUNT_DIGITS)
     consumed = models.DecimalField("crédits consommés", default=ZERO, **LEDGER_DIGITS)
+    prepaid_used = models.DecimalField(
+        "payé par le solde prépayé", default=ZERO, db_default=ZERO, **LEDGER_DIGITS
+    )
     overage = models.DecimalField("dépassement", default=ZERO, **LEDGER_DIGITS)
     written_off = models.DecimalField("abandonné", default=ZERO, **LEDGER_DIGITS)
     status = models.CharField("statut", max_length=6, choices=Status.choices, default=Status.OPEN)
@@ -204,6 +218,7 @@ class BillingPeriod(models.Model):
             models.CheckConstraint(
                 condition=Q(consumed__lte=F("included_credits"))
                 & Q(consumed__gte=0)
+                & Q(prepaid_used__gte=0)
                 & Q(overage__gte=0)
                 & Q(written_off__gte=0),
                 name="period_credits_not_overspent",
@@ -248,7 +263,7 @@ class UsageEvent(models.Model):
     """One call reported by the gateway, charged once, at the price in effect at `occurred_at`.
 
     It keeps the prices applied and where its exact cost went, forever:
-    cost = credits + overage + written_off.
+    cost = credits + prepaid + overage + written_off.
     """
 
     account = models.ForeignKey(
@@ -279,6 +294,9 @@ class UsageEvent(models.Model):
     image_price = models.DecimalField("prix par image", null=True, blank=True, **PRICE_DIGITS)
     cost = models.DecimalField("coût", **LEDGER_DIGITS)
     credits = models.DecimalField("sur les crédits", **LEDGER_DIGITS)
+    prepaid = models.DecimalField(
+        "sur le solde prépayé", default=ZERO, db_default=ZERO, **LEDGER_DIGITS
+    )
     overage = models.DecimalField("dépassement", **LEDGER_DIGITS)
     written_off = models.DecimalField("abandonné", **LEDGER_DIGITS)
     pay_as_you_go = models.BooleanField("pay as you go à ce moment")
@@ -294,8 +312,11 @@ class UsageEvent(models.Model):
             # Rounded to the ledger's 10 places because SQLite adds decimals as floats;
             # on PostgreSQL the columns have that scale, so it is still exact equality.
             models.CheckConstraint(
-                condition=Q(cost=Round(F("credits") + F("overage") + F("written_off"), 10))
+                condition=Q(
+                    cost=Round(F("credits") + F("prepaid") + F("overage") + F("written_off"), 10)
+                )
                 & Q(credits__gte=0)
+                & Q(prepaid__gte=0)
                 & Q(overage__gte=0)
                 & Q(written_off__gte=0)
                 & Q(input_tokens__gte=0)
@@ -462,3 +483,90 @@ class CloseFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.month:%Y-%m}"
+
+
+class KeySpend(models.Model):
+    """What one API key's events charged in one month (credits, prepaid and overage, not what
+    was written off): the row locked to hold the key's monthly budget under concurrency."""
+
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="spends", verbose_name="clé API"
+    )
+    month = models.DateField("mois")  # first day of the month
+    charged = models.DecimalField("facturé", default=ZERO, **LEDGER_DIGITS)
+
+    class Meta:
+        ordering = ["api_key", "-month"]
+        verbose_name = "dépense d'une clé"
+        verbose_name_plural = "dépenses des clés"
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "month"], name="one_key_spend_per_month"),
+            models.CheckConstraint(condition=Q(charged__gte=0), name="key_spend_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.api_key} {self.month:%Y-%m} : {self.charged}"
+
+
+class PrepaidBalance(models.Model):
+    """An account's prepaid credits (bought recharges), never expiring, never negative.
+
+    Credited by paid recharges, debited by usage after the month's included credits.
+    """
+
+    account = models.OneToOneField(
+        Account,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="prepaid",
+        verbose_name="compte client",
+    )
+    balance = models.DecimalField("solde (DZD HT)", default=ZERO, **LEDGER_DIGITS)
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+
+    class Meta:
+        verbose_name = "solde prépayé"
+        verbose_name_plural = "soldes prépayés"
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="prepaid_never_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} : {self.balance} DZD"
+
+
+class UsageDaily(models.Model):
+    """Daily rollup of usage per account, Algiers day, model and key, maintained by the
+    ledger in the transaction that inserts the events: what every usage read and the close
+    aggregate, so that they never depend on how many events exist (issue 13)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="usage_days", verbose_name="compte client"
+    )
+    day = models.DateField("jour")  # Africa/Algiers
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, verbose_name="modèle")
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="usage_days", verbose_name="clé API"
+    )
+    events = models.PositiveIntegerField("appels", default=0)
+    input_tokens = models.BigIntegerField("tokens input", default=0)
+    output_tokens = models.BigIntegerField("tokens output", default=0)
+    images = models.BigIntegerField("images", default=0)
+    cost = models.DecimalField("coût", default=ZERO, **LEDGER_DIGITS)
+    credits = models.DecimalField("sur les crédits", default=ZERO, **LEDGER_DIGITS)
+    prepaid = models.DecimalField("sur le solde prépayé", default=ZERO, **LEDGER_DIGITS)
+    overage = models.DecimalField("dépassement", default=ZERO, **LEDGER_DIGITS)
+    written_off = models.DecimalField("abandonné", default=ZERO, **LEDGER_DIGITS)
+
+    class Meta:
+        ordering = ["account", "-day"]
+        verbose_name = "usage du jour"
+        verbose_name_plural = "usage par jour"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "model", "api_key"], name="one_rollup_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.day} {self.model_id}"
