@@ -10,7 +10,7 @@ from rest_framework.permissions import BasePermission
 from .gateway import gateway_token_authenticate
 from .keys import API_KEY_PREFIX
 from .models import ApiKey, GatewayToken
-from .selectors import api_key_lookup
+from .selectors import KEY_REFUSALS, api_key_lookup
 
 
 def _bearer(request) -> str | None:
@@ -27,13 +27,6 @@ def _bearer(request) -> str | None:
         raise exceptions.AuthenticationFailed("Secret invalide.") from None
 
 
-REFUSALS = {
-    "unknown_key": "Clé API inconnue.",
-    "revoked_key": "Clé API révoquée.",
-    "inactive_account": "Compte désactivé.",
-}
-
-
 class CustomerKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer iaf_…`: request.user is the account owner, request.auth the key."""
 
@@ -44,7 +37,7 @@ class CustomerKeyAuthentication(BaseAuthentication):
             return None
         key, refusal = api_key_lookup(raw)
         if refusal is not None:
-            raise exceptions.AuthenticationFailed(REFUSALS[refusal])
+            raise exceptions.AuthenticationFailed(KEY_REFUSALS[refusal])
         return key.account.owner, key
 
     def authenticate_header(self, request) -> str:

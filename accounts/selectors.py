@@ -13,6 +13,14 @@ from catalog.models import Plan
 from .keys import hash_secret
 from .models import Account, ApiKey
 
+# Why a key may not be used (api_key_lookup's reasons), as told to the caller: the API's 401s
+# and the gateway's authorization answers.
+KEY_REFUSALS = {
+    "unknown_key": "Clé API inconnue.",
+    "revoked_key": "Clé API révoquée.",
+    "inactive_account": "Compte désactivé par IAFactory.",
+}
+
 
 def api_key_lookup(raw: str) -> tuple[ApiKey | None, str | None]:
     """The key of a raw secret (with its account, owner and subscription) and why it may not

@@ -26,12 +26,12 @@ from billing.services.subscriptions import (
     upgrade_preview,
 )
 from catalog.models import Plan
+from iafactory.formatting import date_label, format_dzd
 
 from . import services
 from .forms import NO_PLAN, ApiKeyCreateForm, BillingDetailsForm, PaygForm, PlanChoiceForm
 from .models import ApiKey
 from .selectors import account_for_user, account_overview, api_keys_for_account, plans_offered
-from .templatetags.espace import date_fr, dzd
 
 
 @dataclass(frozen=True)
@@ -119,12 +119,12 @@ def _change_message(change: PlanChange) -> str:
     if change.status == PlanChange.Status.SCHEDULED:
         target = f"la formule {change.to_plan.name}" if change.to_plan else "aucune formule"
         return (
-            f"Passage à {target} programmé pour le {date_fr(local_date(change.effective_at))}. "
+            f"Passage à {target} programmé pour le {date_label(local_date(change.effective_at))}. "
             "D'ici là, vous gardez votre formule actuelle et pouvez annuler ce changement."
         )
     verb = "activée" if change.kind == PlanChange.Kind.START else "active dès maintenant"
     return (
-        f"Formule {change.to_plan.name} {verb} : {dzd(change.credits_added)} de crédits "
+        f"Formule {change.to_plan.name} {verb} : {format_dzd(change.credits_added)} de crédits "
         "ajoutés pour ce mois."
     )
 

@@ -23,10 +23,10 @@ from billing.services.subscriptions import (
     subscription_change,
 )
 from catalog.models import Plan
+from iafactory.formatting import date_label, format_dzd
 
 from ..models import Account, ApiKey, User
 from ..services import account_create, api_key_revoke
-from ..templatetags.espace import date_fr, dzd
 
 # Users
 
@@ -236,7 +236,7 @@ class AccountAdmin(admin.ModelAdmin):
         if change is None:
             return "—"
         target = change.to_plan.name if change.to_plan else "aucune formule"
-        return f"{target} le {date_fr(change.effective_at)}"
+        return f"{target} le {date_label(change.effective_at)}"
 
     @admin.display(description="période en cours")
     def period_summary(self, account):
@@ -244,11 +244,11 @@ class AccountAdmin(admin.ModelAdmin):
         return format_html(
             "{} : inclus {} · consommés {} · restants {} · dépassement {} · non facturé {}",
             date_format(period.month, "F Y"),
-            dzd(period.included_credits),
-            dzd(period.consumed),
-            dzd(period.remaining),
-            dzd(period.overage),
-            dzd(period.written_off),
+            format_dzd(period.included_credits),
+            format_dzd(period.consumed),
+            format_dzd(period.remaining),
+            format_dzd(period.overage),
+            format_dzd(period.written_off),
         )
 
     # Actions: each goes through the billing services
@@ -307,9 +307,9 @@ class AccountAdmin(admin.ModelAdmin):
 def _describe(change: PlanChange) -> str:
     target = change.to_plan.name if change.to_plan else "aucune formule"
     if change.status == PlanChange.Status.APPLIED:
-        return f"passé à {target}, {dzd(change.credits_added)} de crédits ajoutés."
+        return f"passé à {target}, {format_dzd(change.credits_added)} de crédits ajoutés."
     if change.status == PlanChange.Status.SCHEDULED:
-        return f"passage à {target} programmé le {date_fr(change.effective_at)}."
+        return f"passage à {target} programmé le {date_label(change.effective_at)}."
     return "changement programmé annulé."
 
 
