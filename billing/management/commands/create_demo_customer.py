@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import demo_customer_setup
+from billing.demo import demo_customer_setup
 from billing.periods import Month
 from billing.services.periods import current_period
 from billing.services.subscriptions import SubscriptionError
