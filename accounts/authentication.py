@@ -12,7 +12,7 @@ from iafactory.ratelimit import auth_failure_record, auth_failures_check
 from .gateway import gateway_token_authenticate
 from .keys import API_KEY_PREFIX
 from .models import ApiKey, GatewayToken
-from .selectors import api_key_lookup
+from .selectors import KEY_REFUSALS, api_key_lookup
 
 
 def _bearer(request) -> str | None:
@@ -45,13 +45,6 @@ def _throttled_failures(authenticate):
     return wrapper
 
 
-REFUSALS = {
-    "unknown_key": "Clé API inconnue.",
-    "revoked_key": "Clé API révoquée.",
-    "inactive_account": "Compte désactivé.",
-}
-
-
 class CustomerKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer iaf_…`: request.user is the account owner, request.auth the key."""
 
@@ -63,7 +56,7 @@ class CustomerKeyAuthentication(BaseAuthentication):
             return None
         key, refusal = api_key_lookup(raw)
         if refusal is not None:
-            raise exceptions.AuthenticationFailed(REFUSALS[refusal])
+            raise exceptions.AuthenticationFailed(KEY_REFUSALS[refusal])
         return key.account.owner, key
 
     def authenticate_header(self, request) -> str:

@@ -78,10 +78,12 @@ class Account(models.Model):
 class ApiKey(models.Model):
     """A customer API key: the secret is shown once; only its SHA-256 is stored."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="api_keys", verbose_name="compte client"
+    )
     name = models.CharField("nom", max_length=80)
     prefix = models.CharField("préfixe", max_length=16, unique=True)
-    key_hash = models.CharField(max_length=64, unique=True)
+    key_hash = models.CharField("empreinte", max_length=64, unique=True)
     created_at = models.DateTimeField("créée le", auto_now_add=True)
     last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
     revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
@@ -123,7 +125,7 @@ class GatewayToken(models.Model):
 
     name = models.CharField("nom", max_length=80)
     prefix = models.CharField("préfixe", max_length=16, unique=True)
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField("empreinte", max_length=64, unique=True)
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
     revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)

@@ -1,22 +1,18 @@
-from datetime import date
-
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
-from billing.services.periods import subscription_get_or_create
-from billing.services.subscriptions import subscription_reset
-from catalog.models import Plan
-
 from .keys import API_KEY_PREFIX, new_secret
 from .models import Account, ApiKey, User
+from .signals import account_created
 
 
 @transaction.atomic
 def account_create(*, owner: User, name: str) -> Account:
-    """A new customer account (no formula, pay-as-you-go off) with its subscription row."""
+    """A new customer account. Billing opens its subscription (no formula, pay-as-you-go off)
+    on `account_created`, in this transaction: the account is a customer from this instant."""
     account = Account.objects.create(owner=owner, name=name)
-    subscription_get_or_create(account=account)
+    account_created.send(sender=Account, account=account)
     return account
 
 
@@ -64,23 +60,6 @@ def customer_ensure(*, email: str, name: str, password: str | None = None) -> Ac
     if account is None:
         account = account_create(owner=user, name=name)
     return account
-
-
-@transaction.atomic
-def demo_customer_setup(
-    *,
-    email: str,
-    plan: Plan | None,
-    pay_as_you_go: bool,
-    since: date,
-    name: str,
-    password: str | None = None,
-) -> tuple[Account, str]:
-    """A verified customer in this state as if held since `since`, and a new API key (raw)."""
-    account = customer_ensure(email=email, name=name, password=password)
-    subscription_reset(account=account, plan=plan, pay_as_you_go=pay_as_you_go, since=since)
-    _key, raw = api_key_create(account=account, name=f"Démo {timezone.localdate():%d/%m/%Y}")
-    return account, raw
 
 
 @transaction.atomic

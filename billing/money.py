@@ -12,9 +12,3 @@ AMOUNT_DIGITS = {"max_digits": 14, "decimal_places": 2}
 def round_money(amount: Decimal) -> Decimal:
     """Round to the centime, half up: the only rounding rule of the billing system."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def format_money(amount: Decimal) -> str:
-    """« 1 190,40 »: rounded to the centime, no-break spaces between thousands, comma before
-    the centimes; independent of the active locale (PDF, e-mails, workers)."""
-    return f"{round_money(amount):,.2f}".replace(",", "\u00a0").replace(".", ",")

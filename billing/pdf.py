@@ -12,9 +12,9 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
 
+from iafactory.formatting import date_label, format_money, month_label
+
 from .models import Invoice
-from .money import format_money as money
-from .periods import date_label, month_label
 from .services.invoices import amount_in_words, line_quantity, tva_label
 
 COMPRESS = True  # tests turn it off to read the text of a Helvetica PDF
@@ -245,7 +245,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             row.cell(str(line.position))
             row.cell(line.description)
             row.cell(line_quantity(line))
-            row.cell(money(line.amount))
+            row.cell(format_money(line.amount))
 
     # Totals, right-aligned.
     pdf.ln(4)
@@ -259,7 +259,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         color = (255, 255, 255) if strong else INK
         pdf.font(10 if strong else 9, bold=strong, color=color)
         pdf.cell(40, 7, f"  {label}", fill=True)
-        pdf.cell(40, 7, f"{money(value)} DZD  ", fill=True, align="R", new_x=XPos.LMARGIN)
+        pdf.cell(40, 7, f"{format_money(value)} DZD  ", fill=True, align="R", new_x=XPos.LMARGIN)
         pdf.ln(7.6)
 
     # Amount in words, payment terms and bank details.
@@ -271,7 +271,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         180,
         5,
         f"Arrêtée la présente facture à la somme de : **{words}** "
-        f"({money(invoice.total_ttc)} DZD TTC).",
+        f"({format_money(invoice.total_ttc)} DZD TTC).",
         border=1,
         padding=3,
         align="L",

@@ -6,25 +6,12 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-BILLING_TZ = ZoneInfo("Africa/Algiers")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+from iafactory.formatting import ALGIERS
+
+BILLING_TZ = ALGIERS
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -94,19 +81,3 @@ class Month:
 
 def local_date(moment: datetime) -> date:
     return moment.astimezone(BILLING_TZ).date()
-
-
-def month_label(month: Month | date) -> str:
-    """« novembre 2026 »."""
-    return f"{MONTHS_FR[month.month - 1]} {month.year}"
-
-
-def day_label(day: date) -> str:
-    """« 1er », « 2 »… as French dates write the day."""
-    return "1er" if day.day == 1 else str(day.day)
-
-
-def date_label(moment: date | datetime) -> str:
-    """« 1er décembre 2026 »; an instant is taken in Algiers time."""
-    day = local_date(moment) if isinstance(moment, datetime) else moment
-    return f"{day_label(day)} {month_label(day)}"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import Account
+from catalog.models import Plan
 
-from .models import BillingPeriod, UsageEvent
+from .models import BillingPeriod, PlanChange, Subscription, UsageEvent
 from .money import ZERO
 from .periods import BILLING_TZ, Month
+from .services.periods import current_period
+from .services.subscriptions import scheduled_change
 
 TOTALS = {
     "calls": Count("pk"),
@@ -147,3 +151,65 @@ def usage_months(*, account: Account) -> list[Month]:
     }
     months.add(Month.current())
     return sorted(months, reverse=True)
+
+
+# The espace client's account overview
+
+
+def may_spend(*, period: BillingPeriod, pay_as_you_go: bool) -> bool:
+    """The gateway's rule: credits left this month, or pay-as-you-go on."""
+    return pay_as_you_go or period.remaining > 0
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    """What the espace client shows about an account this month."""
+
+    account: Account
+    subscription: Subscription
+    period: BillingPeriod
+    scheduled: PlanChange | None
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.subscription.plan
+
+    @property
+    def month(self) -> Month:
+        return Month.of(self.period.month)
+
+    @property
+    def used_percent(self) -> int:
+        """Share of the included credits consumed, 0 to 100 (100 when there are none)."""
+        included = self.period.included_credits
+        if included <= 0:
+            return 100 if self.period.consumed > 0 else 0
+        return min(100, int(self.period.consumed * 100 / included))
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.period.remaining
+
+    @property
+    def can_use_api(self) -> bool:
+        return may_spend(period=self.period, pay_as_you_go=self.subscription.pay_as_you_go)
+
+
+def account_overview(*, account: Account) -> AccountOverview:
+    period = current_period(account=account)
+    subscription = Subscription.objects.select_related("plan").get(account=account)
+    return AccountOverview(
+        account=account,
+        subscription=subscription,
+        period=period,
+        scheduled=scheduled_change(account=account),
+    )
+
+
+def plans_offered(*, current: Plan | None = None) -> list[Plan]:
+    """The formulas a customer can pick, lowest first, plus the current one if withdrawn."""
+    plans = list(Plan.objects.filter(is_active=True).order_by("included_credits", "order"))
+    if current is not None and all(plan.pk != current.pk for plan in plans):
+        plans.append(current)
+        plans.sort(key=lambda plan: (plan.included_credits, plan.order))
+    return plans

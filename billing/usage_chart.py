@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils.formats import number_format
+from iafactory.formatting import format_amount, format_money
 
-from .money import ZERO, format_money
+from .money import ZERO
 from .periods import Month
 
 # Colour-blind-friendly palette (Okabe–Ito), one colour per model in order of cost.
@@ -80,7 +80,7 @@ def _nice_ceiling(value: Decimal) -> Decimal:
 
 def _amount_label(value: Decimal) -> str:
     """French axis label: "1 250", "12,5", "0"."""
-    return number_format(value.normalize(), use_l10n=True, force_grouping=True)
+    return format_amount(value)
 
 
 def _money_label(value: Decimal) -> str:

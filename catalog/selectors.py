@@ -16,10 +16,9 @@ from decimal import Decimal
 
 from django.core.cache import cache
 
-from billing.models import BillingSettings
-
 from .models import AIModel, FaqEntry, ModelPrice, Plan
 from .pricing import MILLION, Price, PriceBook
+from .terms import sales_terms
 
 CACHE_GENERATION_KEY = "catalog:tarifs:generation"
 CACHE_TIMEOUT = 60 * 60
@@ -172,7 +171,7 @@ def tarifs_catalog_build(now: datetime) -> TarifsCatalog:
         ((m, price) for m in models for price in m.upcoming), key=lambda mp: mp[1].effective_at
     )
     in_effect = [m.current.effective_at for m in models if m.current is not None]
-    settings = BillingSettings.load()
+    terms = sales_terms()
     return TarifsCatalog(
         valid_from=max(in_effect, default=None),
         valid_until=upcoming[0][1].effective_at if upcoming else None,
@@ -183,8 +182,8 @@ def tarifs_catalog_build(now: datetime) -> TarifsCatalog:
             FaqItem(question=entry.question, answer=entry.answer)
             for entry in FaqEntry.objects.filter(is_published=True)
         ),
-        tva_rate=settings.tva_rate,
-        price_notice_days=settings.price_notice_days,
+        tva_rate=terms.tva_rate,
+        price_notice_days=terms.price_notice_days,
         text_example=_text_example(text_models),
         image_example=_image_example(image_models),
         announcements=tuple(upcoming),

@@ -89,9 +89,9 @@ def price_in_effect(history: Sequence[PriceRow], at: datetime) -> PriceRow | Non
 
 
 def notice_days() -> int:
-    from billing.models import BillingSettings  # billing depends on catalog, not the reverse
+    from .terms import sales_terms  # billing keeps the terms (catalog/terms.py)
 
-    return BillingSettings.load().price_notice_days
+    return sales_terms().price_notice_days
 
 
 def amount_text(value: Decimal) -> str:

@@ -12,8 +12,7 @@ CATALOG_SENDERS = (
     "catalog.AIModel",
     "catalog.ModelPrice",
     "catalog.FaqEntry",
-    "billing.BillingSettings",
-)
+)  # billing adds its settings (billing/signals.py)
 
 
 def catalog_changed(sender, **kwargs) -> None:

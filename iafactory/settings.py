@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # French money, dates and quantities for every template: {% load formatting %}.
+            "libraries": {"formatting": "iafactory.formatting_tags"},
         },
     },
 ]

@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import urls as accounts_urls
+from billing.views import espace
 from iafactory import health, ratelimit
 from iafactory.ratelimit import Rate
 
@@ -15,7 +17,9 @@ admin.site.login = ratelimit.limit_posts(admin.site.login, scope="admin-login", 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:tarifs", permanent=False)),
     path("", include("catalog.urls")),
-    path("", include("accounts.urls")),
+    # One "accounts" namespace for the espace client: identity pages from accounts, the
+    # formula/credits/keys pages from billing (accounts does not depend on billing).
+    path("", include(([*accounts_urls.urlpatterns, *espace.urlpatterns], "accounts"))),
     path("", include("billing.urls")),
     path("comptes/", include("allauth.urls")),
     path("api/v1/", include("iafactory.api_urls")),

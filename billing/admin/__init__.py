@@ -1,3 +1,3 @@
 """Billing admin, one module per topic."""
 
-from . import close, invoices, settings, subscriptions, usage  # noqa: F401
+from . import close, customers, invoices, settings, subscriptions, usage  # noqa: F401

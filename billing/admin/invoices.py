@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from iafactory.formatting import month_label
+
 from ..models import Invoice, InvoiceLine
 from ..pdf import invoice_pdf
 from ..services.invoices import (
@@ -15,7 +17,6 @@ from ..services.invoices import (
     invoice_mark_paid,
     invoice_void,
     line_quantity,
-    month_label,
 )
 
 

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_key_budget_expiry_creator'),
+        ('accounts', '0006_key_budget_expiry_creator'),
         ('billing', '0009_french_labels'),
         ('catalog', '0004_french_labels'),
     ]

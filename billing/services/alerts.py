@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from iafactory.formatting import month_label
+
 from ..models import BillingPeriod, CreditAlert
-from ..periods import month_label
 
 logger = logging.getLogger(__name__)
 

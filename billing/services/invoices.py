@@ -17,10 +17,10 @@ from num2words import num2words
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from iafactory.formatting import day_label, format_integer, format_money, month_label
 
 from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine
-from ..money import format_money as money
-from ..periods import Month, day_label, month_label
+from ..periods import Month
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +56,15 @@ def tva_label(rate: Decimal) -> str:
     return f"TVA {rate.normalize():f}\u00a0%".replace(".", ",")
 
 
-def integer(value: int) -> str:
-    """1 200 000 (no-break spaces between thousands)."""
-    return f"{value:,}".replace(",", "\u00a0")
-
-
 def line_quantity(line: InvoiceLine) -> str:
     """« 30 jours », « 12 images », or input and output tokens on two lines."""
     if line.kind == InvoiceLine.Kind.FEE:
         return f"{line.days} jour{'s' if line.days and line.days > 1 else ''}"
     if line.images is not None:
-        return f"{integer(line.images)} image{'s' if line.images > 1 else ''}"
+        return f"{format_integer(line.images)} image{'s' if line.images > 1 else ''}"
     return (
-        f"{integer(line.input_tokens or 0)} tokens entrée\n"
-        f"{integer(line.output_tokens or 0)} tokens sortie"
+        f"{format_integer(line.input_tokens or 0)} tokens entrée\n"
+        f"{format_integer(line.output_tokens or 0)} tokens sortie"
     )
 
 
@@ -105,9 +100,9 @@ class _IssuedEmail:
             "invoice": invoice,
             "month_label": month_label(invoice.month),
             "url": self.url.format(number=invoice.number),
-            "total_ht": money(invoice.total_ht),
-            "tva": money(invoice.tva_amount),
-            "total_ttc": money(invoice.total_ttc),
+            "total_ht": format_money(invoice.total_ht),
+            "tva": format_money(invoice.tva_amount),
+            "total_ttc": format_money(invoice.total_ttc),
             "tva_label": tva_label(invoice.tva_rate),
         }
         message = EmailMultiAlternatives(

@@ -36,13 +36,14 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.keys import LAST_USED_RESOLUTION, hash_secret
 from accounts.models import Account, ApiKey
-from accounts.selectors import api_key_lookup, may_spend
+from accounts.selectors import KEY_REFUSALS, api_key_lookup
 from catalog.models import AIModel, ModelPrice
 from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
 
 from ..models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription, UsageEvent
 from ..money import ZERO
 from ..periods import Month
+from ..selectors import may_spend
 from .alerts import credit_alerts_check
 from .periods import current_period, period_get_or_create, subscription_get_or_create
 
@@ -940,9 +941,7 @@ class Authorization:
 
 AUTHORIZATION_MESSAGES = {
     None: "Appel autorisé.",
-    "unknown_key": "Clé API inconnue.",
-    "revoked_key": "Clé API révoquée.",
-    "inactive_account": "Compte désactivé par IAFactory.",
+    **KEY_REFUSALS,
     "no_credits": "Crédits du mois épuisés et pay as you go désactivé.",
     "no_formula": "Aucune formule et pay as you go désactivé.",
 }

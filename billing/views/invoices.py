@@ -8,10 +8,11 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import account_for_user
+from iafactory.formatting import month_label
 
 from ..models import Invoice
 from ..pdf import invoice_pdf
-from ..services.invoices import amount_in_words, line_quantity, month_label
+from ..services.invoices import amount_in_words, line_quantity
 
 PER_PAGE = 24
 

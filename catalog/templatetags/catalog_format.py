@@ -1,52 +1,25 @@
-"""French formatting of catalog figures: exact amounts, dates with « 1er », FAQ answers."""
+"""The FAQ answers of the public pages: staff-written text with its placeholders filled."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from django import template
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from billing.periods import date_label
+from iafactory.formatting import format_percent
 
 register = template.Library()
 
 DOCS_LINK_TEXT = "Documentation API → Models & Pricing"
 
 
-@register.filter
-def amount(value: Decimal | int | None) -> str:
-    """1 000 · 0,125 · 312,5 · 250 (not 250,0000): every significant digit, none more."""
-    if value is None or value == "":
-        return ""
-    number = Decimal(value).normalize()
-    places = max(0, -number.as_tuple().exponent)
-    return formats.number_format(number, decimal_pos=places, use_l10n=True, force_grouping=True)
-
-
-@register.filter
-def percent(value: Decimal | int) -> str:
-    return f"{amount(value)}\u00a0%"
-
-
-@register.filter
-def date_fr(value: datetime) -> str:
-    """« 1er janvier 2027 », with the time when it is not midnight in Algiers."""
-    local = timezone.localtime(value)
-    text = date_label(local)
-    if (local.hour, local.minute) != (0, 0):
-        text += f" à {local.hour}\u00a0h\u00a0{local.minute:02d}"
-    return text
-
-
 def faq_answer_html(answer: str, *, tva_rate: Decimal, notice_days: int, docs_url: str) -> str:
     """Escape the staff-written answer, fill its placeholders, keep lines and « - » bullets."""
     replacements = {
-        "{taux_tva}": escape(percent(tva_rate)),
+        "{taux_tva}": escape(format_percent(tva_rate)),
         "{preavis_jours}": escape(str(notice_days)),
         "{lien_documentation}": format_html('<a href="{}">{}</a>', docs_url, DOCS_LINK_TEXT),
     }

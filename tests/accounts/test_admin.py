@@ -4,11 +4,13 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from accounts.models import Account, ApiKey
+from accounts.models import Account, ApiKey, User
 from billing.models import PayAsYouGoChange, PlanChange, Subscription
 from billing.services.periods import current_period
+from catalog.models import Plan
 
 from .factories import AccountFactory, ApiKeyFactory, UserFactory
 
@@ -197,3 +199,20 @@ def test_subscriptions_cannot_be_edited_directly(staff_client, customer):
 
     assert Subscription.objects.get(account=customer).pay_as_you_go is False
     assert ApiKey.objects.count() == 0
+
+
+def test_view_only_staff_cannot_change_a_customers_formula(client):
+    account = AccountFactory(subscription__plan=Plan.objects.get(slug="starter"))
+    viewer = User.objects.create_user(
+        "lecteur@iafactory.dz", "motdepasse-solide-123", is_staff=True
+    )
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_account"))
+    client.force_login(viewer)
+
+    client.post(
+        reverse("admin:accounts_account_changelist"),
+        {"action": "payg_on", "_selected_action": [account.pk]},
+    )
+
+    account.subscription.refresh_from_db()
+    assert account.subscription.pay_as_you_go is False

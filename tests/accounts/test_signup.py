@@ -159,3 +159,13 @@ def test_a_used_reset_link_is_refused_in_french(client, mailoutbox):
     body = client.get(link_in(mailoutbox[0]), follow=True).content.decode()
 
     assert "Lien non valable" in body
+
+
+def test_the_subscription_starts_the_instant_the_account_is_created(client, freeze):
+    freeze("2026-11-16 10:00 +01:00")
+
+    signup(client)
+
+    account = Account.objects.get(owner__email="amina@atlas.dz")
+    started = Subscription.objects.get(account=account).started_at
+    assert started.isoformat() == "2026-11-16T09:00:00+00:00"

@@ -208,3 +208,12 @@ def test_bad_usage_filters_are_400(usage, params, message):
 
     assert response.status_code == 400
     assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("query", ["from=9999-12-31&to=9999-12-31", "from=0001-01-01"])
+def test_far_out_dates_are_a_clear_400(client, query):
+    key = ApiKeyFactory()
+
+    response = client.get(f"/api/v1/usage/?{query}", HTTP_AUTHORIZATION=f"Bearer {key.raw}")
+
+    assert response.status_code == 400

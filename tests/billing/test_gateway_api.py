@@ -10,8 +10,9 @@ from rest_framework.test import APIClient
 
 from accounts.gateway import gateway_token_create, gateway_token_revoke
 from accounts.keys import hash_secret
-from accounts.models import ApiKey, GatewayToken
+from accounts.models import ApiKey, GatewayToken, User
 from billing.models import BillingPeriod, UsageEvent
+from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
 
@@ -348,3 +349,21 @@ def test_the_schema_documents_the_gateway_and_account_endpoints():
     assert schemes["jetonPasserelle"]["bearerFormat"] == "iafgw_…"
     assert schemes["cleClient"]["bearerFormat"] == "iaf_…"
     assert schema["paths"][USAGE]["post"]["security"] == [{"jetonPasserelle": []}]
+
+
+def test_a_deactivated_customers_keys_stop_working(client):
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=Plan.objects.get(slug="starter")))
+    User.objects.filter(pk=key.account.owner_id).update(is_active=False)
+    _, token = gateway_token_create(name="passerelle")
+
+    account = client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Bearer {key.raw}")
+    authorize = client.post(
+        "/api/v1/gateway/authorize/",
+        {"api_key": key.raw},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+    assert account.status_code == 401
+    assert authorize.json()["allowed"] is False
+    assert authorize.json()["reason"] == "inactive_account"

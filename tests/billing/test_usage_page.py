@@ -171,3 +171,12 @@ def test_a_month_without_usage_says_so(client, freeze):
     html = response.content.decode()
     assert "Aucune consommation à afficher pour ce mois." in html
     assert "Aucun appel ce mois-ci." in html
+
+
+def test_the_usage_page_refuses_a_far_out_month_without_crashing(client):
+    account = AccountFactory()
+    client.force_login(account.owner)
+
+    response = client.get("/espace-client/consommation/?mois=9999-12")
+
+    assert response.status_code in {200, 400}

@@ -12,7 +12,7 @@ from django.urls import reverse
 from billing.models import BillingSettings
 from catalog import selectors
 from catalog.models import AIModel, FaqEntry, ModelPrice, Plan
-from catalog.templatetags.catalog_format import amount, date_fr, faq_answer_html
+from catalog.templatetags.catalog_format import faq_answer_html
 from tests.accounts.factories import UserFactory
 
 from .factories import FaqEntryFactory, ImagePriceFactory, TextPriceFactory
@@ -424,39 +424,6 @@ def test_faq_answer_is_escaped_then_filled_with_bullets_kept():
         "<li>deux &amp; 30</li></ul>"
         "<p>Fin.</p>"
     )
-
-
-# French formatting
-
-
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        (Decimal("250.0000"), "250"),
-        (Decimal("1000.0000"), "1\u00a0000"),
-        (Decimal("0.125"), "0,125"),
-        (Decimal("312.5000"), "312,5"),
-        (Decimal("0.0021848641"), "0,0021848641"),
-        (Decimal("1234567.25"), "1\u00a0234\u00a0567,25"),
-        (Decimal("0E-10"), "0"),
-        (1500, "1\u00a0500"),
-    ],
-)
-def test_amounts_keep_every_significant_digit_and_no_more(value, shown):
-    assert amount(value) == shown
-
-
-@pytest.mark.parametrize(
-    ("moment", "shown"),
-    [
-        (datetime(2027, 1, 1, tzinfo=ALGIERS), "1er janvier 2027"),
-        (datetime(2027, 3, 15, tzinfo=ALGIERS), "15 mars 2027"),
-        (datetime(2027, 3, 15, 14, 30, tzinfo=ALGIERS), "15 mars 2027 à 14\u00a0h\u00a030"),
-        (datetime(2026, 12, 31, 23, 0, tzinfo=ZoneInfo("UTC")), "1er janvier 2027"),
-    ],
-)
-def test_dates_are_french_with_1er(moment, shown):
-    assert date_fr(moment) == shown
 
 
 def test_home_redirects_to_tarifs(client):

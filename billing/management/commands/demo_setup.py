@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.demo import demo_usage_history
 from accounts.models import Account, User
+from billing.demo import demo_usage_history
 from billing.periods import Month
 
 ADMIN_EMAIL = "admin@iafactory.dz"

@@ -1,18 +1,22 @@
-"""Demo data for `make run`: a customer with a closed month (an invoice) and this month's usage."""
+"""Demo data for `make run`: a customer in a given state, with a closed month (an invoice) and
+this month's usage."""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
-from billing.periods import Month
-from billing.services.close import period_close
-from billing.services.usage import usage_record_batch
+from accounts.models import Account
+from accounts.services import api_key_create, customer_ensure
+from catalog.models import Plan
 
-from .models import Account
-from .services import api_key_create
+from .periods import Month
+from .services.close import period_close
+from .services.subscriptions import subscription_reset
+from .services.usage import usage_record_batch
 
 # (model, input tokens, output tokens, images): typical calls of a small team.
 CALLS = [
@@ -63,3 +67,20 @@ def demo_usage_history(*, account: Account, now: datetime | None = None) -> None
             usage_record_batch(events=chunk[start : start + 1000], now=now)
         if chunk is previous:
             period_close(month=month.previous())
+
+
+@transaction.atomic
+def demo_customer_setup(
+    *,
+    email: str,
+    plan: Plan | None,
+    pay_as_you_go: bool,
+    since: date,
+    name: str,
+    password: str | None = None,
+) -> tuple[Account, str]:
+    """A verified customer in this state as if held since `since`, and a new API key (raw)."""
+    account = customer_ensure(email=email, name=name, password=password)
+    subscription_reset(account=account, plan=plan, pay_as_you_go=pay_as_you_go, since=since)
+    _key, raw = api_key_create(account=account, name=f"Démo {timezone.localdate():%d/%m/%Y}")
+    return account, raw

@@ -1,14 +1,13 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.formats import date_format
 
-from accounts.services import demo_customer_setup
-from accounts.templatetags.espace import date_fr, dzd
+from billing.demo import demo_customer_setup
 from billing.periods import Month
 from billing.services.periods import current_period
 from billing.services.subscriptions import SubscriptionError
 from catalog.models import Plan
+from iafactory.formatting import date_label, format_dzd, month_label
 
 
 def _day(value: str) -> date:
@@ -60,11 +59,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Client {account.owner.email} ({account.name}) : "
             f"{'formule ' + plan.name if plan else 'aucune formule'}, pay as you go "
-            f"{'activé' if options['payg'] == 'on' else 'désactivé'}, depuis le {date_fr(since)}."
+            f"{'activé' if options['payg'] == 'on' else 'désactivé'}, "
+            f"depuis le {date_label(since)}."
         )
         self.stdout.write(
-            f"Crédits de {date_format(period.month, 'F Y')} : "
-            f"{dzd(period.included_credits)} inclus, {dzd(period.consumed)} consommés."
+            f"Crédits de {month_label(period.month)} : {format_dzd(period.included_credits)} "
+            f"inclus, {format_dzd(period.consumed)} consommés."
         )
         self.stdout.write("Nouvelle clé API (affichée une seule fois) :")
         self.stdout.write(raw)
