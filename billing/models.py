@@ -445,7 +445,7 @@ class InvoiceLine(models.Model):
     days = models.PositiveSmallIntegerField("jours", null=True, blank=True)
     input_tokens = models.BigIntegerField("tokens input", null=True, blank=True)
     output_tokens = models.BigIntegerField("tokens output", null=True, blank=True)
-    images = models.IntegerField("images", null=True, blank=True)
+    images = models.BigIntegerField("images", null=True, blank=True)
     amount = models.DecimalField("montant HT", **AMOUNT_DIGITS)
 
     class Meta:
