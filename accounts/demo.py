@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from billing.metering import usage_record_batch
 from billing.periods import Month
 from billing.services.close import period_close
-from billing.services.usage import usage_record_batch
 
 from .models import Account
 from .services import api_key_create

@@ -27,16 +27,16 @@ from accounts.authentication import (
 )
 from catalog.models import AIModel
 
-from .money import CENT
-from .periods import Month, local_date
-from .selectors import usage_events, usage_per_day_and_model
-from .services.usage import (
+from .metering import (
     MAX_BATCH,
     BatchTooLarge,
     account_state,
     usage_authorize,
     usage_record_batch,
 )
+from .money import CENT
+from .periods import Month, local_date
+from .selectors import usage_events, usage_per_day_and_model
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_USAGE_DAYS = 366

@@ -10,8 +10,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, PayAsYouGoChange, Subscription, UsageEvent
-from billing.services.usage import usage_record_batch
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
 
