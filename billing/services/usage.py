@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,11 +39,11 @@ from accounts.keys import LAST_USED_RESOLUTION, hash_secret
 from accounts.models import Account, ApiKey
 from accounts.selectors import api_key_lookup, may_spend
 from catalog.models import AIModel, ModelPrice
-from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
+from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage, quantity_check
 
 from ..models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription, UsageEvent
 from ..money import ZERO
-from ..periods import Month
+from ..periods import BILLING_TZ, Month
 from .alerts import credit_alerts_check
 from .periods import current_period, period_get_or_create, subscription_get_or_create
 
@@ -51,6 +52,28 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_IDEMPOTENCY_KEY = 200
+# Longer texts cannot name a key or a model: they are refused before any lookup.
+MAX_API_KEY = 200
+MAX_MODEL_SLUG = 60
+MAX_DATE_TEXT = 64
+# PostgreSQL refuses a time zone offset from ±16:00 (real zones lie within -12:00..+14:00).
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+# Billing has no months before 2000 (Month refuses them, as the customer API's filters do).
+EARLIEST = datetime(2000, 1, 1, tzinfo=BILLING_TZ)
+MAX_EVENT_COST = Decimal(1_000_000)
+"""The most one event may cost, in DZD: far above any real call (a million tokens of the
+dearest model cost a few thousand DZD), so only a faulty or hostile report meets it."""
+MAX_PERIOD_USAGE = Decimal(10_000_000_000)
+"""The most an account's events may cost in one month (consumed + overage + written off).
+
+Why it fits the invoice: amounts are stored with AMOUNT_DIGITS (14 digits, 2 decimals: below
+10¹² DZD). A month's invoice is its fees plus its overage, and the overage is at most this
+bound, 10¹⁰; even with fees of 10⁹ and a TVA rate of 100 %, the TTC stays below
+2.2 × 10¹⁰, fifty times under the columns' limit. The ledger columns (LEDGER_DIGITS, 18
+integer digits) hold it many times over. An event that would push its period beyond the
+bound is rejected alone, with a message; the others are still charged. With MAX_EVENT_COST
+a month holds at least 10 000 events of the maximum cost before it is reached.
+"""
 # A collision with a concurrent insert, or a deadlock, is retried this many times in all.
 ATTEMPTS = 5
 # Up to this many events, a batch is inserted first and checked for duplicates after.
@@ -185,7 +208,23 @@ def payg_histories(
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def _text(event: dict, name: str) -> str:
+# A lone surrogate cannot be encoded (UTF-8, PostgreSQL, the JSON answer); other control
+# characters are no part of a key, a model name or a date.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _storable(value: object, max_length: int) -> bool:
+    """A text that may be looked up in the database (hashed, compared) without error."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_length
+        and not _SURROGATE.search(value)
+        and not _CONTROL.search(value)
+    )
+
+
+def _text(event: dict, name: str, max_length: int) -> str:
     value = event.get(name)
     if value is None or value == "":
         raise _Rejected(f"« {name} » est obligatoire.")
@@ -193,15 +232,27 @@ def _text(event: dict, name: str) -> str:
         raise _Rejected(f"« {name} » doit être une chaîne de caractères.")
     if "\x00" in value:
         raise _Rejected(f"« {name} » contient un caractère nul.")
+    if _SURROGATE.search(value):
+        raise _Rejected(f"« {name} » contient un caractère Unicode invalide (surrogate isolé).")
+    if _CONTROL.search(value):
+        raise _Rejected(f"« {name} » contient un caractère de contrôle.")
+    if not value.strip():
+        raise _Rejected(f"« {name} » ne contient que des espaces.")
+    if len(value) > max_length:
+        raise _Rejected(f"« {name} » dépasse {max_length} caractères.")
     return value
 
 
+_ISO_HINT = "« occurred_at » doit être une date ISO 8601 (2026-11-10T12:00:00Z)."
+
+
 def _occurred_at(event: dict, now: datetime) -> datetime | None:
+    """The event's instant, in UTC; None when omitted (then: when received)."""
     value = event.get("occurred_at")
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise _Rejected("« occurred_at » doit être une date ISO 8601 (2026-11-10T12:00:00Z).")
+    if not isinstance(value, str) or not _storable(value, MAX_DATE_TEXT):
+        raise _Rejected(_ISO_HINT)
     try:
         moment = parse_datetime(value.strip())
     except ValueError:
@@ -210,8 +261,16 @@ def _occurred_at(event: dict, now: datetime) -> datetime | None:
         raise _Rejected(f"« occurred_at » n'est pas une date ISO 8601 valide : « {value[:40]} ».")
     if timezone.is_naive(moment):
         raise _Rejected("« occurred_at » doit indiquer son fuseau horaire (Z ou +01:00).")
+    if abs(moment.utcoffset()) > MAX_UTC_OFFSET:
+        raise _Rejected("« occurred_at » : décalage horaire hors limites (au plus ±15:59).")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise _Rejected("« occurred_at » est hors de la plage des dates possibles.") from None
     if moment > now + CLOCK_SKEW:
         raise _Rejected("« occurred_at » est dans le futur.")
+    if moment < EARLIEST:
+        raise _Rejected("« occurred_at » est antérieur au 1er janvier 2000 (heure d'Alger).")
     return moment
 
 
@@ -283,10 +342,10 @@ def _load_context(events: Sequence[object], now: datetime) -> _Context:
     slugs: set[str] = set()
     for event in events:
         if isinstance(event, dict):
-            if isinstance(event.get("api_key"), str):
+            # What _text would reject never reaches the database (NUL, surrogates, …).
+            if _storable(event.get("api_key"), MAX_API_KEY):
                 raw_keys.add(event["api_key"])
-            # A NUL byte cannot reach PostgreSQL; _text rejects such an event.
-            if isinstance(event.get("model"), str) and "\x00" not in event["model"]:
+            if _storable(event.get("model"), MAX_MODEL_SLUG):
                 slugs.add(event["model"])
     hashes = {hash_secret(raw): raw for raw in raw_keys}
     keys: dict[str, _Key | None] = dict.fromkeys(raw_keys)
@@ -348,14 +407,12 @@ def _load_context(events: Sequence[object], now: datetime) -> _Context:
 def _parse(index: int, event: object, context: _Context) -> _Candidate:
     if not isinstance(event, dict):
         raise _Rejected("Un événement doit être un objet JSON.")
-    idempotency_key = _text(event, "idempotency_key")
-    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
-        raise _Rejected(f"« idempotency_key » dépasse {MAX_IDEMPOTENCY_KEY} caractères.")
-    raw_key = _text(event, "api_key")
+    idempotency_key = _text(event, "idempotency_key", MAX_IDEMPOTENCY_KEY)
+    raw_key = _text(event, "api_key", MAX_API_KEY)
     key = context.keys.get(raw_key)
     if key is None:
         raise _Rejected("Clé API inconnue.")
-    slug = _text(event, "model")
+    slug = _text(event, "model", MAX_MODEL_SLUG)
     model = context.models.get(slug)
     if model is None:
         raise _Rejected(f"Modèle inconnu : « {slug[:60]} ».")
@@ -386,8 +443,14 @@ def _parse(index: int, event: object, context: _Context) -> _Candidate:
             at=occurred_at,
             price_book=context.prices,
         )
+        quantity_check(estimate)
     except PricingError as error:
         raise _Rejected(error.message) from None
+    if estimate.cost > MAX_EVENT_COST:
+        raise _Rejected(
+            f"Coût de l'événement hors limites : {estimate.cost.normalize():f} DZD, "
+            f"au plus {MAX_EVENT_COST} DZD par événement."
+        )
     return _Candidate(
         index=index,
         key=key,
@@ -441,8 +504,8 @@ def _log_rejections(events: Sequence[object], result: BatchResult) -> None:
             rejected.append(
                 {
                     "idempotency_key": outcome.idempotency_key,
-                    "key_prefix": api_key[:12] if isinstance(api_key, str) else None,
-                    "model": model[:60] if isinstance(model, str) else None,
+                    "key_prefix": _printable(api_key, 12),
+                    "model": _printable(model, 60),
                     "error": outcome.error,
                 }
             )
@@ -562,8 +625,15 @@ def _keys_mark_used(candidates: list[_Candidate], results: list[EventResult], no
 
 
 def _key_of(event: object) -> str | None:
-    if isinstance(event, dict) and isinstance(event.get("idempotency_key"), str):
-        return event["idempotency_key"][:MAX_IDEMPOTENCY_KEY]
+    """The idempotency key echoed in the answer: None when the JSON answer could not hold it."""
+    if isinstance(event, dict):
+        return _printable(event.get("idempotency_key"), MAX_IDEMPOTENCY_KEY)
+    return None
+
+
+def _printable(value: object, length: int) -> str | None:
+    if isinstance(value, str) and not _SURROGATE.search(value):
+        return value[:length]
     return None
 
 
@@ -588,6 +658,11 @@ class _Running:
     @property
     def remaining(self) -> Decimal:
         return self.period.included_credits - self.consumed
+
+    @property
+    def usage(self) -> Decimal:
+        """The cost of the period's events so far, whatever source covered it."""
+        return self.consumed + self.overage + self.written_off
 
 
 def _charge(
@@ -653,6 +728,14 @@ def _charge(
             result.error = (
                 f"La période {candidate.month} est clôturée : "
                 "cet événement ne peut plus être facturé."
+            )
+            continue
+        if running.usage + candidate.estimate.cost > MAX_PERIOD_USAGE:
+            if optimistic:
+                raise _Collision  # a replay of an event recorded before is still a duplicate
+            result.error = (
+                f"Plafond mensuel atteint : les événements du mois {candidate.month} "
+                f"coûteraient plus de {MAX_PERIOD_USAGE} DZD ; cet événement est refusé."
             )
             continue
         new_rows.append(_allocate(candidate, running, now))
@@ -958,6 +1041,11 @@ def _authorization(
         remaining_credits=remaining,
         pay_as_you_go=payg,
     )
+
+
+def api_key_storable(raw_key: str) -> bool:
+    """Whether a raw key can be hashed and looked up (no surrogate, control char, 10 KB…)."""
+    return _storable(raw_key, MAX_API_KEY)
 
 
 def usage_authorize(*, raw_key: str) -> Authorization:
