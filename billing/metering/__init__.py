@@ -9,8 +9,9 @@ from .account import AccountState, account_state
 from .allocation import Allocation, IncludedCredits, Overage, Source, allocate
 from .authorization import AUTHORIZATION_MESSAGES, Authorization, may_spend, usage_authorize
 from .batch import ATTEMPTS, MAX_BATCH, OPTIMISTIC_MAX, usage_record_batch
+from .charge import MAX_PERIOD_USAGE
 from .ledger import Ledger, ledger_for
-from .parse import CLOCK_SKEW, MAX_IDEMPOTENCY_KEY, fingerprint
+from .parse import CLOCK_SKEW, MAX_EVENT_COST, MAX_IDEMPOTENCY_KEY, api_key_storable, fingerprint
 from .payg import PaygHistory, payg_histories
 from .results import ACCEPTED, DUPLICATE, REJECTED, BatchResult, BatchTooLarge, EventResult
 from .rows import EVENT_COLUMNS, EventRow
@@ -23,7 +24,9 @@ __all__ = [
     "DUPLICATE",
     "EVENT_COLUMNS",
     "MAX_BATCH",
+    "MAX_EVENT_COST",
     "MAX_IDEMPOTENCY_KEY",
+    "MAX_PERIOD_USAGE",
     "OPTIMISTIC_MAX",
     "REJECTED",
     "AccountState",
@@ -40,6 +43,7 @@ __all__ = [
     "Source",
     "account_state",
     "allocate",
+    "api_key_storable",
     "fingerprint",
     "ledger_for",
     "may_spend",

@@ -37,7 +37,7 @@ from ..services.periods import period_get_or_create
 from .charge import Collision, charge
 from .context import context_load
 from .ledger import Ledger, ledger_for
-from .parse import Candidate, Rejected, key_of, parse
+from .parse import Candidate, Rejected, key_of, parse, printable
 from .payg import payg_apply
 from .results import ACCEPTED, REJECTED, BatchResult, BatchTooLarge, EventResult
 
@@ -184,8 +184,8 @@ def _log_rejections(events: Sequence[object], result: BatchResult) -> None:
             rejected.append(
                 {
                     "idempotency_key": outcome.idempotency_key,
-                    "key_prefix": api_key[:12] if isinstance(api_key, str) else None,
-                    "model": model[:60] if isinstance(model, str) else None,
+                    "key_prefix": printable(api_key, 12),
+                    "model": printable(model, 60),
                     "error": outcome.error,
                 }
             )

@@ -16,6 +16,18 @@ from .payg import payg_recheck
 from .results import ACCEPTED, DUPLICATE, EventResult
 from .rows import EventRow, PeriodTotals
 
+MAX_PERIOD_USAGE = Decimal(10_000_000_000)
+"""The most an account's events may cost in one month (consumed + overage + written off).
+
+Why it fits the invoice: amounts are stored with AMOUNT_DIGITS (14 digits, 2 decimals: below
+10¹² DZD). A month's invoice is its fees plus its overage, and the overage is at most this
+bound, 10¹⁰; even with fees of 10⁹ and a TVA rate of 100 %, the TTC stays below
+2.2 × 10¹⁰, fifty times under the columns' limit. The ledger columns (LEDGER_DIGITS, 18
+integer digits) hold it many times over. An event that would push its period beyond the
+bound is rejected alone, with a message; the others are still charged. With MAX_EVENT_COST
+a month holds at least 10 000 events of the maximum cost before it is reached.
+"""
+
 
 class Collision(Exception):
     """An optimistic insert met an idempotency key already recorded."""
@@ -39,6 +51,11 @@ class RunningPeriod:
     def sources(self, *, pay_as_you_go: bool) -> tuple[Source, ...]:
         """Credits first; then overage if pay-as-you-go was on at the event (else written off)."""
         return (self.credits, self.overage) if pay_as_you_go else (self.credits,)
+
+    @property
+    def usage(self) -> Decimal:
+        """The cost of the period's events so far, whatever source covered it."""
+        return self.credits.consumed + self.overage.total + self.written_off
 
     def totals(self) -> PeriodTotals:
         return PeriodTotals(
@@ -143,6 +160,14 @@ def charge(
             result.error = (
                 f"La période {candidate.month} est clôturée : "
                 "cet événement ne peut plus être facturé."
+            )
+            continue
+        if running.usage + candidate.estimate.cost > MAX_PERIOD_USAGE:
+            if optimistic:
+                raise Collision  # a replay of an event recorded before is still a duplicate
+            result.error = (
+                f"Plafond mensuel atteint : les événements du mois {candidate.month} "
+                f"coûteraient plus de {MAX_PERIOD_USAGE} DZD ; cet événement est refusé."
             )
             continue
         new_rows.append(_event_row(candidate, running, now))

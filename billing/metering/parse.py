@@ -7,21 +7,34 @@ No database here: the keys, models and prices the batch refers to are loaded bef
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalog.models import AIModel
-from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
+from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage, quantity_check
 
-from ..periods import Month
+from ..periods import BILLING_TZ, Month
 from .rows import Key
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_IDEMPOTENCY_KEY = 200
+# Longer texts cannot name a key or a model: they are refused before any lookup.
+MAX_API_KEY = 200
+MAX_MODEL_SLUG = 60
+MAX_DATE_TEXT = 64
+# PostgreSQL refuses a time zone offset from ±16:00 (real zones lie within -12:00..+14:00).
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+# Billing has no months before 2000 (Month refuses them, as the customer API's filters do).
+EARLIEST = datetime(2000, 1, 1, tzinfo=BILLING_TZ)
+MAX_EVENT_COST = Decimal(1_000_000)
+"""The most one event may cost, in DZD: far above any real call (a million tokens of the
+dearest model cost a few thousand DZD), so only a faulty or hostile report meets it."""
 
 
 class Rejected(Exception):
@@ -76,22 +89,49 @@ def references(events: Iterable[object]) -> tuple[set[str], set[str]]:
     slugs: set[str] = set()
     for event in events:
         if isinstance(event, dict):
-            if isinstance(event.get("api_key"), str):
+            # What _text would reject never reaches the database (NUL, surrogates, …).
+            if _storable(event.get("api_key"), MAX_API_KEY):
                 raw_keys.add(event["api_key"])
-            # A NUL byte cannot reach PostgreSQL; _text rejects such an event.
-            if isinstance(event.get("model"), str) and "\x00" not in event["model"]:
+            if _storable(event.get("model"), MAX_MODEL_SLUG):
                 slugs.add(event["model"])
     return raw_keys, slugs
 
 
 def key_of(event: object) -> str | None:
-    """The idempotency key to echo in the event's result, whatever the event holds."""
-    if isinstance(event, dict) and isinstance(event.get("idempotency_key"), str):
-        return event["idempotency_key"][:MAX_IDEMPOTENCY_KEY]
+    """The idempotency key echoed in the answer: None when the JSON answer could not hold it."""
+    if isinstance(event, dict):
+        return printable(event.get("idempotency_key"), MAX_IDEMPOTENCY_KEY)
     return None
 
 
-def _text(event: dict, name: str) -> str:
+def printable(value: object, length: int) -> str | None:
+    if isinstance(value, str) and not _SURROGATE.search(value):
+        return value[:length]
+    return None
+
+
+# A lone surrogate cannot be encoded (UTF-8, PostgreSQL, the JSON answer); other control
+# characters are no part of a key, a model name or a date.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _storable(value: object, max_length: int) -> bool:
+    """A text that may be looked up in the database (hashed, compared) without error."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_length
+        and not _SURROGATE.search(value)
+        and not _CONTROL.search(value)
+    )
+
+
+def api_key_storable(raw_key: str) -> bool:
+    """Whether a raw key can be hashed and looked up (no surrogate, control char, 10 KB…)."""
+    return _storable(raw_key, MAX_API_KEY)
+
+
+def _text(event: dict, name: str, max_length: int) -> str:
     value = event.get(name)
     if value is None or value == "":
         raise Rejected(f"« {name} » est obligatoire.")
@@ -99,15 +139,27 @@ def _text(event: dict, name: str) -> str:
         raise Rejected(f"« {name} » doit être une chaîne de caractères.")
     if "\x00" in value:
         raise Rejected(f"« {name} » contient un caractère nul.")
+    if _SURROGATE.search(value):
+        raise Rejected(f"« {name} » contient un caractère Unicode invalide (surrogate isolé).")
+    if _CONTROL.search(value):
+        raise Rejected(f"« {name} » contient un caractère de contrôle.")
+    if not value.strip():
+        raise Rejected(f"« {name} » ne contient que des espaces.")
+    if len(value) > max_length:
+        raise Rejected(f"« {name} » dépasse {max_length} caractères.")
     return value
 
 
+_ISO_HINT = "« occurred_at » doit être une date ISO 8601 (2026-11-10T12:00:00Z)."
+
+
 def _occurred_at(event: dict, now: datetime) -> datetime | None:
+    """The event's instant, in UTC; None when omitted (then: when received)."""
     value = event.get("occurred_at")
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise Rejected("« occurred_at » doit être une date ISO 8601 (2026-11-10T12:00:00Z).")
+    if not isinstance(value, str) or not _storable(value, MAX_DATE_TEXT):
+        raise Rejected(_ISO_HINT)
     try:
         moment = parse_datetime(value.strip())
     except ValueError:
@@ -116,8 +168,16 @@ def _occurred_at(event: dict, now: datetime) -> datetime | None:
         raise Rejected(f"« occurred_at » n'est pas une date ISO 8601 valide : « {value[:40]} ».")
     if timezone.is_naive(moment):
         raise Rejected("« occurred_at » doit indiquer son fuseau horaire (Z ou +01:00).")
+    if abs(moment.utcoffset()) > MAX_UTC_OFFSET:
+        raise Rejected("« occurred_at » : décalage horaire hors limites (au plus ±15:59).")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise Rejected("« occurred_at » est hors de la plage des dates possibles.") from None
     if moment > now + CLOCK_SKEW:
         raise Rejected("« occurred_at » est dans le futur.")
+    if moment < EARLIEST:
+        raise Rejected("« occurred_at » est antérieur au 1er janvier 2000 (heure d'Alger).")
     return moment
 
 
@@ -131,14 +191,12 @@ def parse(index: int, event: object, context: Context) -> Candidate:
     """The event as a candidate for charging; raises Rejected with the reason."""
     if not isinstance(event, dict):
         raise Rejected("Un événement doit être un objet JSON.")
-    idempotency_key = _text(event, "idempotency_key")
-    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
-        raise Rejected(f"« idempotency_key » dépasse {MAX_IDEMPOTENCY_KEY} caractères.")
-    raw_key = _text(event, "api_key")
+    idempotency_key = _text(event, "idempotency_key", MAX_IDEMPOTENCY_KEY)
+    raw_key = _text(event, "api_key", MAX_API_KEY)
     key = context.keys.get(raw_key)
     if key is None:
         raise Rejected("Clé API inconnue.")
-    slug = _text(event, "model")
+    slug = _text(event, "model", MAX_MODEL_SLUG)
     model = context.models.get(slug)
     if model is None:
         raise Rejected(f"Modèle inconnu : « {slug[:60]} ».")
@@ -169,8 +227,14 @@ def parse(index: int, event: object, context: Context) -> Candidate:
             at=occurred_at,
             price_book=context.prices,
         )
+        quantity_check(estimate)
     except PricingError as error:
         raise Rejected(error.message) from None
+    if estimate.cost > MAX_EVENT_COST:
+        raise Rejected(
+            f"Coût de l'événement hors limites : {estimate.cost.normalize():f} DZD, "
+            f"au plus {MAX_EVENT_COST} DZD par événement."
+        )
     return Candidate(
         index=index,
         key=key,

@@ -24,8 +24,8 @@ MILLION = Decimal(1_000_000)
 
 events = st.tuples(
     st.sampled_from(["flux-schnell", "deepseek-v3"]),
-    st.integers(0, 4),  # images
-    st.integers(0, 300_000),  # input tokens
+    st.integers(1, 4),  # images (a usage of nothing is rejected)
+    st.integers(1, 300_000),  # input tokens
     st.integers(0, 300_000),  # output tokens
     st.integers(0, 180),  # minutes late
 )
