@@ -43,7 +43,7 @@ from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage
 
 from ..models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription, UsageEvent
 from ..money import ZERO
-from ..periods import BILLING_TZ, Month
+from ..periods import BILLING_TZ, Month, date_label
 from .alerts import credit_alerts_check
 from .periods import current_period, period_get_or_create, subscription_get_or_create
 
@@ -311,7 +311,7 @@ _SQL = {
         WHERE k.key_hash = ANY(%s)
     """,
     "prices": """
-        SELECT p.model_id, m.slug, m.kind, p.effective_at,
+        SELECT p.model_id, m.slug, m.kind, m.withdrawn_at, p.effective_at,
                p.input_per_million, p.output_per_million, p.per_image
         FROM catalog_modelprice p JOIN catalog_aimodel m ON m.id = p.model_id
         WHERE m.slug = ANY(%s)
@@ -377,20 +377,23 @@ def _load_context(events: Sequence[object], now: datetime) -> _Context:
     # A model without any price cannot be charged: it is as unknown as a wrong name.
     models: dict[str, AIModel] = {}
     prices = []
-    for model_id, slug, kind, *price in _fetch(
+    for model_id, slug, kind, withdrawn_at, *price in _fetch(
         "prices",
         [list(slugs)],
         lambda: ModelPrice.objects.filter(model__slug__in=list(slugs)).values_list(
             "model_id",
             "model__slug",
             "model__kind",
+            "model__withdrawn_at",
             "effective_at",
             "input_per_million",
             "output_per_million",
             "per_image",
         ),
     ):
-        models.setdefault(slug, AIModel(pk=model_id, slug=slug, kind=kind))
+        models.setdefault(
+            slug, AIModel(pk=model_id, slug=slug, kind=kind, withdrawn_at=withdrawn_at)
+        )
         effective_at, input_price, output_price, image_price = price
         prices.append(
             ModelPrice(
@@ -422,6 +425,12 @@ def _parse(index: int, event: object, context: _Context) -> _Candidate:
             raise _Rejected(f"« {name} » est obligatoire pour un modèle {kind}.")
     given_at = _occurred_at(event, context.now)
     occurred_at = given_at or context.now
+    if model.withdrawn_at is not None and occurred_at >= model.withdrawn_at:
+        local = timezone.localtime(model.withdrawn_at, BILLING_TZ)
+        raise _Rejected(
+            f"Modèle retiré le {date_label(local)} à {local:%H:%M} (heure d'Alger) : "
+            "l'usage survenu après n'est plus accepté."
+        )
     if key.revoked_at is not None and occurred_at >= key.revoked_at:
         raise _Rejected("Clé API révoquée.")
     month = Month.of(occurred_at)
