@@ -25,7 +25,10 @@ def context_load(*, events: Sequence[object], now: datetime, ledger: Ledger) -> 
     models: dict[str, AIModel] = {}
     prices = []
     for row in ledger.prices(list(slugs)):
-        models.setdefault(row.slug, AIModel(pk=row.model_id, slug=row.slug, kind=row.kind))
+        models.setdefault(
+            row.slug,
+            AIModel(pk=row.model_id, slug=row.slug, kind=row.kind, withdrawn_at=row.withdrawn_at),
+        )
         prices.append(
             ModelPrice(
                 model_id=row.model_id,

@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from catalog.models import AIModel
 from catalog.pricing import Estimate, PriceBook, PricingError, price_model_usage, quantity_check
 
-from ..periods import BILLING_TZ, Month
+from ..periods import BILLING_TZ, Month, date_label
 from .rows import Key
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -206,6 +206,12 @@ def parse(index: int, event: object, context: Context) -> Candidate:
             raise Rejected(f"« {name} » est obligatoire pour un modèle {kind}.")
     given_at = _occurred_at(event, context.now)
     occurred_at = given_at or context.now
+    if model.withdrawn_at is not None and occurred_at >= model.withdrawn_at:
+        local = timezone.localtime(model.withdrawn_at, BILLING_TZ)
+        raise Rejected(
+            f"Modèle retiré le {date_label(local)} à {local:%H:%M} (heure d'Alger) : "
+            "l'usage survenu après n'est plus accepté."
+        )
     if key.revoked_at is not None and occurred_at >= key.revoked_at:
         raise Rejected("Clé API révoquée.")
     month = Month.of(occurred_at)

@@ -50,6 +50,7 @@ class PriceRow(NamedTuple):
     model_id: int
     slug: str
     kind: str
+    withdrawn_at: datetime | None
     effective_at: datetime
     input_per_million: Decimal | None
     output_per_million: Decimal | None
@@ -61,6 +62,7 @@ PRICE_SOURCES: dict[str, tuple[str, str]] = {
     "model_id": ("model_id", "p.model_id"),
     "slug": ("model__slug", "m.slug"),
     "kind": ("model__kind", "m.kind"),
+    "withdrawn_at": ("model__withdrawn_at", "m.withdrawn_at"),
     "effective_at": ("effective_at", "p.effective_at"),
     "input_per_million": ("input_per_million", "p.input_per_million"),
     "output_per_million": ("output_per_million", "p.output_per_million"),

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import ApiKey
-from billing.metering import usage_record_batch
+from billing.metering import usage_authorize, usage_record_batch
 from billing.models import (
     BillingPeriod,
     CreditAlert,
@@ -366,3 +366,58 @@ def test_an_alert_the_broker_could_not_take_is_sent_by_housekeeping(
     assert [m.subject for m in mail.outbox] == [
         "Vous avez utilisé 80 % de vos crédits de novembre 2026"
     ]
+
+
+# --- a model staff withdrew ------------------------------------------------------------------
+
+
+def test_unticking_available_records_the_withdrawal_instant_and_ticking_clears_it(freeze):
+    freeze("2026-11-16 09:30 +01:00")
+    model = AIModel.objects.get(slug="flux-schnell")
+
+    model.is_active = False
+    model.save()
+    freeze("2026-11-16 11:00 +01:00")
+    model.save()  # saved again while withdrawn: the first instant stays
+
+    model.refresh_from_db()
+    assert model.withdrawn_at == datetime(2026, 11, 16, 9, 30, tzinfo=ALGIERS)
+    model.is_active = True
+    model.save(update_fields=["is_active"])
+    model.refresh_from_db()
+    assert model.withdrawn_at is None
+
+
+def test_usage_after_a_model_is_withdrawn_is_rejected_and_earlier_usage_accepted(freeze):
+    key = customer(credits="100")
+    freeze("2026-11-16 09:30 +01:00")
+    model = AIModel.objects.get(slug="flux-schnell")
+    model.is_active = False
+    model.save()
+    freeze(NOW)
+
+    batch = usage_record_batch(
+        events=[
+            image_event(key, "before", occurred_at="2026-11-16T09:29:59+01:00"),
+            image_event(key, "at", occurred_at="2026-11-16T09:30:00+01:00"),
+            image_event(key, "received now"),
+            text_event(key, "other model"),
+        ]
+    )
+
+    assert [r.status for r in batch.results] == ["accepted", "rejected", "rejected", "accepted"]
+    assert batch.results[1].error == (
+        "Modèle retiré le 16 novembre 2026 à 09:30 (heure d'Alger) : "
+        "l'usage survenu après n'est plus accepté."
+    )
+    assert period_of(key).consumed == Decimal("9.625")  # 8 (one image) + 1.625
+
+
+def test_authorize_does_not_depend_on_withdrawn_models(freeze):
+    key = customer(credits="100")
+    freeze(NOW)
+    AIModel.objects.update(is_active=False, withdrawn_at=datetime(2026, 11, 1, tzinfo=ALGIERS))
+
+    answer = usage_authorize(raw_key=key.raw)
+
+    assert (answer.allowed, answer.remaining_credits) == (True, Decimal("100"))
