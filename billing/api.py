@@ -27,16 +27,17 @@ from accounts.authentication import (
 )
 from catalog.models import AIModel
 
-from .money import CENT
-from .periods import Month, local_date
-from .selectors import usage_events, usage_per_day_and_model
-from .services.usage import (
+from .metering import (
     MAX_BATCH,
     BatchTooLarge,
     account_state,
+    api_key_storable,
     usage_authorize,
     usage_record_batch,
 )
+from .money import CENT
+from .periods import Month, local_date
+from .selectors import usage_events, usage_per_day_and_model
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_USAGE_DAYS = 366
@@ -61,6 +62,9 @@ def _json_body(request) -> object:
         return request.data
     except ParseError:
         raise ParseError("Corps de requête invalide : JSON attendu.") from None
+    except RecursionError:
+        # The JSON decoder gives up on nesting about a thousand levels deep.
+        raise ParseError("Corps de requête invalide : JSON trop imbriqué.") from None
 
 
 # --- documentation-only serializers ----------------------------------------------------------
@@ -192,6 +196,11 @@ class GatewayAuthorizeView(GatewayView):
         raw_key = body.get("api_key") if isinstance(body, dict) else None
         if not isinstance(raw_key, str) or not raw_key:
             return _detail("« api_key » est obligatoire.", status.HTTP_400_BAD_REQUEST)
+        if not api_key_storable(raw_key):
+            return _detail(
+                "« api_key » invalide : caractère interdit ou trop long.",
+                status.HTTP_400_BAD_REQUEST,
+            )
         answer = usage_authorize(raw_key=raw_key)
         return Response(
             {

@@ -13,10 +13,10 @@ from accounts.models import Account
 from accounts.services import api_key_create, customer_ensure
 from catalog.models import Plan
 
+from .metering import usage_record_batch
 from .periods import Month
 from .services.close import period_close
 from .services.subscriptions import subscription_reset
-from .services.usage import usage_record_batch
 
 # (model, input tokens, output tokens, images): typical calls of a small team.
 CALLS = [

@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDate
 from accounts.models import Account
 from catalog.models import Plan
 
+from .metering.authorization import may_spend
 from .models import BillingPeriod, PlanChange, Subscription, UsageEvent
 from .money import ZERO
 from .periods import BILLING_TZ, Month
@@ -154,11 +155,6 @@ def usage_months(*, account: Account) -> list[Month]:
 
 
 # The espace client's account overview
-
-
-def may_spend(*, period: BillingPeriod, pay_as_you_go: bool) -> bool:
-    """The gateway's rule: credits left this month, or pay-as-you-go on."""
-    return pay_as_you_go or period.remaining > 0
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,13 @@ class AIModel(models.Model):
     description = models.CharField("description", max_length=200, blank=True)
     order = models.PositiveSmallIntegerField("ordre", default=0)
     is_active = models.BooleanField("disponible", default=True)
+    withdrawn_at = models.DateTimeField(
+        "retiré le",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Quand le modèle a été rendu indisponible : l'usage survenu après est refusé.",
+    )
 
     class Meta:
         ordering = ["kind", "order", "slug"]
@@ -71,6 +78,18 @@ class AIModel(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def save(self, *args, **kwargs):
+        # The instant of the withdrawal is part of the flag: every way of unticking
+        # « disponible » (admin form, shell) records it; making it available again clears it.
+        if self.is_active:
+            self.withdrawn_at = None
+        elif self.withdrawn_at is None:
+            self.withdrawn_at = timezone.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "is_active" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "withdrawn_at"}
+        super().save(*args, **kwargs)
 
     @property
     def is_text(self) -> bool:

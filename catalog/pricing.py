@@ -103,7 +103,8 @@ class PriceBook:
         return self._prices.get(model_id, [])[index:]
 
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
+# ASCII digits only: int() would also read "٥٠٠" (Arabic-Indic digits) as 500.
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -152,6 +153,18 @@ def price_model_usage(
         raise PricingError("model", f"« {model.slug} » n'a pas de prix en vigueur à cette date.")
     cost = price.cost(input_tokens=input_count, output_tokens=output_count, images=image_count)
     return Estimate(model, price, input_count, output_count, image_count, cost)
+
+
+def quantity_check(estimate: Estimate) -> None:
+    """Refuse a usage of nothing: at least one token or one image (as /estimate/ does)."""
+    if estimate.input_tokens or estimate.output_tokens or estimate.images:
+        return
+    if estimate.model.is_text:
+        raise PricingError(
+            "input_tokens",
+            "Indiquez au moins une quantité : « input_tokens » et/ou « output_tokens ».",
+        )
+    raise PricingError("images", "Indiquez au moins une image (« images »).")
 
 
 def estimate_cost(

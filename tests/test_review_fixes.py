@@ -6,12 +6,12 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
+from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, Invoice
 from billing.periods import Month
 from billing.services.close import periods_close_overdue
 from billing.services.periods import period_get_or_create
 from billing.services.subscriptions import subscription_change
-from billing.services.usage import usage_record_batch
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 
@@ -68,27 +68,26 @@ def test_a_period_made_early_does_not_apply_a_downgrade_before_its_time(freeze):
     assert account.subscription.plan.slug == "expert"  # still cancellable until midnight
 
 
-def test_a_payg_switch_committed_during_a_batch_is_seen_under_the_lock(freeze, monkeypatch):
-    from billing.services import usage
+def test_a_payg_switch_committed_during_a_batch_is_seen_under_the_lock(freeze):
     from billing.services.subscriptions import payg_set
+    from tests.billing.conftest import FaultyLedger
 
     freeze("2026-11-16 10:00 +01:00")
     key = ApiKeyFactory(account=AccountFactory(subscription__plan=None))
     payg_set(account=key.account, enabled=True)
     freeze("2026-11-16 12:00 +01:00")
-    original = usage._lock_periods
-    switched = []
 
-    def lock_then_switch_off(wanted):
-        if not switched:  # the customer turns pay-as-you-go off while the batch is in flight
-            switched.append(True)
+    def lock_then_switch_off(real, call, wanted):
+        if call == 1:  # the customer turns pay-as-you-go off while the batch is in flight
             freeze("2026-11-16 12:01 +01:00")
             payg_set(account=key.account, enabled=False)
-        return original(wanted)
+        return real(wanted)
 
-    monkeypatch.setattr(usage, "_lock_periods", lock_then_switch_off)
+    ledger = FaultyLedger(lock_periods=lock_then_switch_off)
 
-    batch = usage_record_batch(events=[_event(key, "juste-apres", "2026-11-16T12:02:00+01:00")])
+    batch = usage_record_batch(
+        events=[_event(key, "juste-apres", "2026-11-16T12:02:00+01:00")], ledger=ledger
+    )
 
     event = key.account.usage_events.get()
     assert batch.results[0].status == "accepted"

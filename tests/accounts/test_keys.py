@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.keys import hash_secret
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
-from billing.services.usage import usage_authorize
+from billing.metering import usage_authorize
 
 from .factories import AccountFactory
 

@@ -5,8 +5,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey
+from billing.metering import usage_record_batch
 from billing.models import PlanChange
-from billing.services.usage import usage_record_batch
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 

@@ -11,6 +11,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
+from billing.metering import usage_record_batch
 from billing.models import (
     BillingPeriod,
     BillingSettings,
@@ -29,7 +30,6 @@ from billing.services.subscriptions import (
     subscription_schedule_downgrade,
     subscription_upgrade,
 )
-from billing.services.usage import usage_record_batch
 from catalog.models import AIModel, Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.billing.factories import BillingPeriodFactory, UsageEventFactory

@@ -4,9 +4,9 @@ import logging
 
 import pytest
 
+from billing.metering import usage_record_batch
 from billing.periods import Month
 from billing.services.close import period_close
-from billing.services.usage import usage_record_batch
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 
@@ -25,7 +25,7 @@ def test_rejected_events_are_logged_once_per_batch_without_the_key(caplog, freez
     }
     bad = {**good, "idempotency_key": "ko", "model": "gpt-99"}
 
-    with caplog.at_level(logging.WARNING, logger="billing.services.usage"):
+    with caplog.at_level(logging.WARNING, logger="billing.metering.batch"):
         usage_record_batch(events=[good, bad])
 
     [record] = [r for r in caplog.records if getattr(r, "event", "") == "usage.rejected"]

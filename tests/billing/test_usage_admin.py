@@ -4,8 +4,8 @@ import pytest
 
 from accounts.keys import hash_secret
 from accounts.models import GatewayToken, User
+from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, CreditAlert, UsageEvent
-from billing.services.usage import usage_record_batch
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
 

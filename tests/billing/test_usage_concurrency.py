@@ -7,10 +7,9 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, UsageEvent
-from billing.services.usage import usage_record_batch
-from tests.accounts.factories import AccountFactory, ApiKeyFactory
-from tests.catalog.factories import PlanFactory
+from tests.billing.conftest import customer, text_event
 from tests.conftest import postgres_only
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, postgres_only()]
@@ -41,20 +40,11 @@ def run_together(work, count=THREADS):
     return results
 
 
-def customer(credits, payg=False):
-    plan = PlanFactory(included_credits=Decimal(credits))
-    account = AccountFactory(subscription__plan=plan, subscription__pay_as_you_go=payg)
-    return ApiKeyFactory(account=account)
-
-
-def text_event(key, idem, output_tokens):
-    return {
-        "idempotency_key": idem,
-        "api_key": key.raw,
-        "model": "deepseek-v3",  # 70 / 140 DZD per million tokens
-        "input_tokens": 1000,
-        "output_tokens": output_tokens,
-    }
+def deepseek_event(key, idem, output_tokens):
+    # deepseek-v3: 70 / 140 DZD per million tokens
+    return text_event(
+        key, idem, input_tokens=1000, output_tokens=output_tokens, model="deepseek-v3"
+    )
 
 
 @pytest.mark.parametrize("payg", [False, True])
@@ -66,7 +56,7 @@ def test_sixteen_writers_on_one_account_never_overspend_nor_lose_an_event(payg):
         for b in range(batches):
             # Costs vary with the thread (0.07 + 0.000140 × tokens), none a round number.
             events = [
-                text_event(key, f"t{n}-b{b}-e{e}", 7_000 + 13 * n + e) for e in range(per_batch)
+                deepseek_event(key, f"t{n}-b{b}-e{e}", 7_000 + 13 * n + e) for e in range(per_batch)
             ]
             batch = usage_record_batch(events=events)
             assert batch.accepted == per_batch
@@ -91,7 +81,7 @@ def test_sixteen_writers_on_one_account_never_overspend_nor_lose_an_event(payg):
 
 def test_the_same_event_sent_by_sixteen_requests_at_once_is_charged_once():
     key = customer("1000.00")
-    events = [text_event(key, f"same-{e}", 10_000 + e) for e in range(20)]
+    events = [deepseek_event(key, f"same-{e}", 10_000 + e) for e in range(20)]
 
     batches = run_together(lambda n: usage_record_batch(events=events))
 
@@ -106,7 +96,7 @@ def test_the_same_event_sent_by_sixteen_requests_at_once_is_charged_once():
 
 def test_overlapping_batches_in_opposite_orders_do_not_deadlock_or_double_charge():
     keys = [customer("50.00") for _ in range(4)]
-    events = [text_event(k, f"x{e}", 100_000 + e) for k in keys for e in range(25)]
+    events = [deepseek_event(k, f"x{e}", 100_000 + e) for k in keys for e in range(25)]
 
     def work(n):
         return usage_record_batch(events=events if n % 2 else events[::-1])
@@ -127,7 +117,7 @@ def test_one_key_raced_into_different_periods_is_recorded_once():
     key = customer("1000.00")
 
     def work(n):
-        event = text_event(key, "raced", 10_000)
+        event = deepseek_event(key, "raced", 10_000)
         event["occurred_at"] = f"2026-{n % 10 + 1:02d}-15T12:00:00+01:00"
         return usage_record_batch(events=[event])
 

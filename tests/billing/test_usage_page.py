@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from billing.services.usage import usage_record_batch
+from billing.metering import usage_record_batch
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
 

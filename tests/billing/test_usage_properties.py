@@ -10,8 +10,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, PayAsYouGoChange, Subscription, UsageEvent
-from billing.services.usage import usage_record_batch
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
 
@@ -24,8 +24,8 @@ MILLION = Decimal(1_000_000)
 
 events = st.tuples(
     st.sampled_from(["flux-schnell", "deepseek-v3"]),
-    st.integers(0, 4),  # images
-    st.integers(0, 300_000),  # input tokens
+    st.integers(1, 4),  # images (a usage of nothing is rejected)
+    st.integers(1, 300_000),  # input tokens
     st.integers(0, 300_000),  # output tokens
     st.integers(0, 180),  # minutes late
 )

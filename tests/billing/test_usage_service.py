@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import ApiKey
+from billing.metering import usage_authorize, usage_record_batch
 from billing.models import (
     BillingPeriod,
     CreditAlert,
@@ -13,11 +14,8 @@ from billing.models import (
     Subscription,
     UsageEvent,
 )
-from billing.services import usage as usage_service
-from billing.services.usage import usage_record_batch
 from catalog.models import AIModel, ModelPrice
-from tests.accounts.factories import AccountFactory, ApiKeyFactory
-from tests.catalog.factories import PlanFactory
+from tests.billing.conftest import FaultyLedger, customer, image_event, text_event
 
 pytestmark = pytest.mark.django_db
 
@@ -27,32 +25,6 @@ NOW = "2026-11-16 10:00 +01:00"
 
 def at(day: int, hour: int = 12) -> str:
     return datetime(2026, 11, day, hour, tzinfo=ALGIERS).isoformat()
-
-
-def image_event(key, idem, images=1, occurred_at=None, model="flux-schnell"):
-    event = {"idempotency_key": idem, "api_key": key.raw, "model": model, "images": images}
-    if occurred_at:
-        event["occurred_at"] = occurred_at
-    return event
-
-
-def text_event(key, idem, input_tokens=500, output_tokens=1500, occurred_at=None):
-    event = {
-        "idempotency_key": idem,
-        "api_key": key.raw,
-        "model": "gpt-4.1",
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-    }
-    if occurred_at:
-        event["occurred_at"] = occurred_at
-    return event
-
-
-def customer(credits="20", payg=False):
-    plan = PlanFactory(included_credits=Decimal(credits)) if credits is not None else None
-    account = AccountFactory(subscription__plan=plan, subscription__pay_as_you_go=payg)
-    return ApiKeyFactory(account=account)
 
 
 def period_of(key) -> BillingPeriod:
@@ -352,26 +324,17 @@ def test_no_alert_without_included_credits(freeze, django_capture_on_commit_call
 
 
 @pytest.mark.parametrize("size", [2, 60])  # the optimistic path and the pre-read path
-def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(
-    freeze, monkeypatch, size
-):
+def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(freeze, size):
     # As if another request committed the same event between our read and our insert.
     freeze(NOW)
     key = customer(credits="1000")
     usage_record_batch(events=[image_event(key, "a")])
-    real = usage_service._recorded
-    calls = []
-
-    def stale_then_real(candidates):
-        calls.append(1)
-        return {} if len(calls) == 1 else real(candidates)
-
-    monkeypatch.setattr(usage_service, "_recorded", stale_then_real)
+    ledger = FaultyLedger(recorded=lambda real, call, pairs: {} if call == 1 else real(pairs))
     fresh = [image_event(key, f"new-{n}") for n in range(size - 1)]
 
-    batch = usage_record_batch(events=[*fresh, image_event(key, "a")])
+    batch = usage_record_batch(events=[*fresh, image_event(key, "a")], ledger=ledger)
 
-    assert len(calls) == 2
+    assert ledger.calls["recorded"] == 2
     assert [r.status for r in batch.results] == ["accepted"] * (size - 1) + ["duplicate"]
     assert UsageEvent.objects.count() == size
     assert totals(period_of(key)) == (Decimal(8) * size, 0, 0)
@@ -403,3 +366,58 @@ def test_an_alert_the_broker_could_not_take_is_sent_by_housekeeping(
     assert [m.subject for m in mail.outbox] == [
         "Vous avez utilisé 80 % de vos crédits de novembre 2026"
     ]
+
+
+# --- a model staff withdrew ------------------------------------------------------------------
+
+
+def test_unticking_available_records_the_withdrawal_instant_and_ticking_clears_it(freeze):
+    freeze("2026-11-16 09:30 +01:00")
+    model = AIModel.objects.get(slug="flux-schnell")
+
+    model.is_active = False
+    model.save()
+    freeze("2026-11-16 11:00 +01:00")
+    model.save()  # saved again while withdrawn: the first instant stays
+
+    model.refresh_from_db()
+    assert model.withdrawn_at == datetime(2026, 11, 16, 9, 30, tzinfo=ALGIERS)
+    model.is_active = True
+    model.save(update_fields=["is_active"])
+    model.refresh_from_db()
+    assert model.withdrawn_at is None
+
+
+def test_usage_after_a_model_is_withdrawn_is_rejected_and_earlier_usage_accepted(freeze):
+    key = customer(credits="100")
+    freeze("2026-11-16 09:30 +01:00")
+    model = AIModel.objects.get(slug="flux-schnell")
+    model.is_active = False
+    model.save()
+    freeze(NOW)
+
+    batch = usage_record_batch(
+        events=[
+            image_event(key, "before", occurred_at="2026-11-16T09:29:59+01:00"),
+            image_event(key, "at", occurred_at="2026-11-16T09:30:00+01:00"),
+            image_event(key, "received now"),
+            text_event(key, "other model"),
+        ]
+    )
+
+    assert [r.status for r in batch.results] == ["accepted", "rejected", "rejected", "accepted"]
+    assert batch.results[1].error == (
+        "Modèle retiré le 16 novembre 2026 à 09:30 (heure d'Alger) : "
+        "l'usage survenu après n'est plus accepté."
+    )
+    assert period_of(key).consumed == Decimal("9.625")  # 8 (one image) + 1.625
+
+
+def test_authorize_does_not_depend_on_withdrawn_models(freeze):
+    key = customer(credits="100")
+    freeze(NOW)
+    AIModel.objects.update(is_active=False, withdrawn_at=datetime(2026, 11, 1, tzinfo=ALGIERS))
+
+    answer = usage_authorize(raw_key=key.raw)
+
+    assert (answer.allowed, answer.remaining_credits) == (True, Decimal("100"))

@@ -1,0 +1,115 @@
+"""The metering ledger's store: the only place the money path reads and writes the database.
+
+Two implementations share this interface and one contract test: PostgreSQL (raw SQL, COPY,
+unnest; compiling the ORM queries costs more than running them on this hot path) and a portable
+ORM one (SQLite, the one-machine mode). ``ledger_for`` picks one from the connection's vendor.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
+from decimal import Decimal
+
+from django.db import connection
+
+from ...models import BillingPeriod, UsageEvent
+from ...periods import Month
+from ..rows import DATETIME_COLUMNS, EVENT_COLUMNS, EventRow, Key, PaygNow, PeriodTotals, PriceRow
+
+# (account_id, idempotency_key) -> (fingerprint, cost) of an event already recorded.
+Recorded = dict[tuple[int, str], tuple[str, Decimal]]
+
+# Rows per INSERT statement: within SQLite's 32 766 bound variables.
+INSERT_CHUNK = 1000
+
+
+class Ledger(ABC):
+    @abstractmethod
+    def keys(self, hashes: Collection[str]) -> list[Key]:
+        """The keys with these hashes, with their account's subscription."""
+
+    @abstractmethod
+    def prices(self, slugs: Collection[str]) -> list[PriceRow]:
+        """Every price row of the models with these slugs."""
+
+    @abstractmethod
+    def lock_periods(
+        self, wanted: Collection[tuple[int, Month]]
+    ) -> tuple[list[BillingPeriod], PaygNow]:
+        """Lock the existing periods among `wanted` (FOR NO KEY UPDATE, in pk order so that
+        batches never deadlock) and read each account's pay-as-you-go switch under those locks
+        (payg_set takes them too). Call inside a transaction."""
+
+    @abstractmethod
+    def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
+        """Fingerprint and cost of the (account, idempotency key) pairs already recorded."""
+
+    @abstractmethod
+    def insert_events(self, rows: Sequence[EventRow]) -> None:
+        """Insert the rows; a recorded idempotency key raises IntegrityError."""
+
+    def insert_new_events(self, rows: Sequence[EventRow]) -> int:
+        """Insert the rows whose idempotency key is new; returns how many were inserted."""
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _insert_sql(len(rows))
+                + f" ON CONFLICT ({quote('account_id')}, {quote('idempotency_key')}) DO NOTHING"
+                + f" RETURNING {quote('id')}",
+                _insert_params(rows),
+            )
+            return len(cursor.fetchall())
+
+    @abstractmethod
+    def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
+        """Write the periods' new totals (absolute values, exact Decimals computed by the
+        caller: SQLite would add decimals as floats)."""
+
+
+def table() -> str:
+    return connection.ops.quote_name(UsageEvent._meta.db_table)
+
+
+def columns() -> str:
+    return ", ".join(connection.ops.quote_name(column) for column in EVENT_COLUMNS)
+
+
+def _insert_sql(count: int) -> str:
+    placeholder = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
+    return (
+        f"INSERT INTO {table()} ({columns()}) VALUES "  # noqa: S608 (no input in it)
+        + ", ".join([placeholder] * count)
+    )
+
+
+def _insert_params(rows: Sequence[EventRow]) -> list:
+    # The backend adapts datetimes (SQLite stores them naive, in UTC).
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list = []
+    for row in rows:
+        values = list(row)
+        for index in DATETIME_COLUMNS:
+            values[index] = adapt(values[index])
+        params.extend(values)
+    return params
+
+
+def insert_rows(rows: Sequence[EventRow]) -> None:
+    """Multi-row INSERTs of prepared values.
+
+    bulk_create's per-field preparation costs more than the database itself for a batch of
+    1 000; the values here are already what the columns hold (exact Decimals, ints, aware
+    datetimes). A collision on the unique constraint raises IntegrityError all the same.
+    """
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            cursor.execute(_insert_sql(len(chunk)), _insert_params(chunk))
+
+
+def period_months(wanted: Collection[tuple[int, Month]]) -> tuple[list[int], list]:
+    """The sorted account ids and month first days of the wanted periods."""
+    account_ids = sorted({account_id for account_id, _ in wanted})
+    months = sorted({month.first_day for _, month in wanted})
+    return account_ids, months

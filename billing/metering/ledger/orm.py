@@ -1,0 +1,61 @@
+"""The portable store: the ORM and standard SQL, on any database Django supports."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from accounts.models import ApiKey
+from catalog.models import ModelPrice
+
+from ...models import BillingPeriod, Subscription, UsageEvent
+from ...periods import Month
+from ..rows import KEY_SOURCES, PRICE_SOURCES, EventRow, Key, PaygNow, PeriodTotals, PriceRow
+from .base import Ledger, Recorded, insert_rows, period_months
+
+_KEY_LOOKUPS = [orm for orm, _ in KEY_SOURCES.values()]
+_PRICE_LOOKUPS = [orm for orm, _ in PRICE_SOURCES.values()]
+
+
+class OrmLedger(Ledger):
+    def keys(self, hashes: Collection[str]) -> list[Key]:
+        rows = ApiKey.objects.filter(key_hash__in=list(hashes)).values_list(*_KEY_LOOKUPS)
+        return [Key.from_row(row) for row in rows]
+
+    def prices(self, slugs: Collection[str]) -> list[PriceRow]:
+        rows = ModelPrice.objects.filter(model__slug__in=list(slugs)).values_list(*_PRICE_LOOKUPS)
+        return [PriceRow._make(row) for row in rows]
+
+    def lock_periods(
+        self, wanted: Collection[tuple[int, Month]]
+    ) -> tuple[list[BillingPeriod], PaygNow]:
+        account_ids, months = period_months(wanted)
+        periods = list(
+            BillingPeriod.objects.select_for_update(no_key=True)
+            .filter(account_id__in=account_ids, month__in=months)
+            .order_by("pk")
+        )
+        payg = Subscription.objects.filter(account_id__in=account_ids).values_list(
+            "account_id", "pay_as_you_go", "pay_as_you_go_changed_at"
+        )
+        return periods, {account_id: (enabled, at) for account_id, enabled, at in payg}
+
+    def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
+        pairs = set(pairs)
+        found = UsageEvent.objects.filter(
+            account_id__in={account for account, _ in pairs},
+            idempotency_key__in={key for _, key in pairs},
+        ).values_list("account_id", "idempotency_key", "fingerprint", "cost")
+        return {
+            (account_id, key): (fp, cost)
+            for account_id, key, fp, cost in found
+            if (account_id, key) in pairs
+        }
+
+    def insert_events(self, rows: Sequence[EventRow]) -> None:
+        insert_rows(rows)
+
+    def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
+        for period in totals:
+            BillingPeriod.objects.filter(pk=period.id).update(
+                consumed=period.consumed, overage=period.overage, written_off=period.written_off
+            )

@@ -1,0 +1,193 @@
+"""One contract, run against every metering store: the portable ORM one on whatever database
+runs the tests, the PostgreSQL one when it is PostgreSQL."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from billing.metering.ledger import OrmLedger, PostgresLedger
+from billing.metering.ledger.postgres import COPY_MIN
+from billing.metering.rows import EventRow, PeriodTotals
+from billing.models import BillingPeriod, UsageEvent
+from billing.periods import Month
+from catalog.models import AIModel
+from tests.accounts.factories import AccountFactory, ApiKeyFactory
+from tests.billing.conftest import customer
+from tests.billing.factories import BillingPeriodFactory
+
+pytestmark = pytest.mark.django_db
+
+ALGIERS = ZoneInfo("Africa/Algiers")
+NOVEMBER = Month(2026, 11)
+OCCURRED = datetime(2026, 11, 10, 12, 30, 15, 123456, tzinfo=ALGIERS)
+RECEIVED = datetime(2026, 11, 10, 12, 31, tzinfo=ALGIERS)
+
+
+@pytest.fixture(params=["orm", "postgres"])
+def ledger(request):
+    if request.param == "postgres":
+        if connection.vendor != "postgresql":
+            pytest.skip("the PostgreSQL store needs PostgreSQL (set DATABASE_URL)")
+        return PostgresLedger()
+    return OrmLedger()
+
+
+def row(key, period, idem, cost="1.625", overage="0", written_off="0"):
+    """An event row; its cost on credits but for the overage and the part written off."""
+    return EventRow(
+        account_id=key.account_id,
+        period_id=period.pk,
+        api_key_id=key.pk,
+        model_id=AIModel.objects.get(slug="gpt-4.1").pk,
+        idempotency_key=idem,
+        fingerprint=f"fp-{idem}",
+        input_tokens=500,
+        output_tokens=1500,
+        images=0,
+        occurred_at=OCCURRED,
+        received_at=RECEIVED,
+        input_price=Decimal("250.0000"),
+        output_price=Decimal("1000.0000"),
+        image_price=None,
+        cost=Decimal(cost),
+        credits=Decimal(cost) - Decimal(overage) - Decimal(written_off),
+        overage=Decimal(overage),
+        written_off=Decimal(written_off),
+        pay_as_you_go=Decimal(overage) > 0,
+    )
+
+
+@pytest.fixture
+def key():
+    return customer(credits="20", payg=True)
+
+
+@pytest.fixture
+def period(key):
+    return BillingPeriodFactory(account=key.account, month=date(2026, 11, 1))
+
+
+def test_keys_come_with_their_subscription_and_unknown_hashes_are_absent(ledger, key):
+    (found,) = ledger.keys([key.key_hash, "0" * 64])
+
+    assert (found.pk, found.account_id, found.key_hash) == (key.pk, key.account_id, key.key_hash)
+    assert (found.revoked_at, found.pay_as_you_go) == (None, True)
+    assert found.started_at == key.account.subscription.started_at
+
+
+def test_prices_are_every_row_of_the_named_models(ledger):
+    rows = ledger.prices(["gpt-4.1", "no-such-model"])
+
+    model = AIModel.objects.get(slug="gpt-4.1")
+    assert {(r.model_id, r.slug, r.kind) for r in rows} == {(model.pk, "gpt-4.1", "text")}
+    assert len(rows) == model.prices.count()
+    assert all(isinstance(r.input_per_million, Decimal) for r in rows)
+
+
+def test_lock_returns_the_existing_periods_in_pk_order_with_the_payg_state(ledger, key, period):
+    other = customer(credits="50")
+    other_period = BillingPeriodFactory(account=other.account, month=date(2026, 11, 1))
+    wanted = {
+        (other.account_id, NOVEMBER),
+        (key.account_id, NOVEMBER),
+        (key.account_id, Month(2026, 10)),  # missing: not returned, not created
+    }
+
+    with transaction.atomic():
+        periods, payg = ledger.lock_periods(wanted)
+
+    assert [p.pk for p in periods] == sorted([period.pk, other_period.pk])
+    mine = next(p for p in periods if p.pk == period.pk)
+    assert (mine.account_id, mine.included_credits, mine.consumed) == (
+        key.account_id,
+        Decimal("20.00"),
+        Decimal("0"),
+    )
+    assert payg[key.account_id][0] is True
+    assert payg[other.account_id][0] is False
+
+
+@pytest.mark.parametrize("count", [1, COPY_MIN])  # a multi-row INSERT, and COPY on PostgreSQL
+def test_inserted_events_are_stored_exactly(ledger, key, period, count):
+    rows = [
+        row(key, period, f"e{n}", cost="9.0000001", written_off="9.0000001") for n in range(count)
+    ]
+
+    ledger.insert_events(rows)
+
+    stored = UsageEvent.objects.order_by("idempotency_key").first()
+    assert UsageEvent.objects.count() == count
+    assert (stored.cost, stored.written_off, stored.occurred_at) == (
+        Decimal("9.0000001"),
+        Decimal("9.0000001"),
+        OCCURRED,
+    )
+    assert (stored.input_price, stored.image_price, stored.received_at) == (
+        Decimal("250"),
+        None,
+        RECEIVED,
+    )
+
+
+@pytest.mark.parametrize("count", [1, COPY_MIN])
+def test_inserting_a_recorded_key_raises_an_integrity_error(ledger, key, period, count):
+    ledger.insert_events([row(key, period, "taken")])
+    rows = [row(key, period, f"new-{n}") for n in range(count - 1)] + [row(key, period, "taken")]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ledger.insert_events(rows)
+
+    assert UsageEvent.objects.count() == 1
+
+
+def test_insert_new_skips_recorded_keys_and_reports_how_many_were_new(ledger, key, period):
+    ledger.insert_events([row(key, period, "taken")])
+
+    inserted = ledger.insert_new_events(
+        [row(key, period, "a"), row(key, period, "taken", cost="99"), row(key, period, "b")]
+    )
+
+    assert inserted == 2
+    assert sorted(UsageEvent.objects.values_list("idempotency_key", "cost")) == [
+        ("a", Decimal("1.625")),
+        ("b", Decimal("1.625")),
+        ("taken", Decimal("1.625")),
+    ]
+
+
+def test_recorded_reads_exact_account_and_key_pairs(ledger, key, period):
+    other = ApiKeyFactory(account=AccountFactory())
+    other_period = BillingPeriodFactory(account=other.account, month=date(2026, 11, 1))
+    ledger.insert_events([row(key, period, "x", cost="3.5"), row(other, other_period, "y")])
+
+    found = ledger.recorded({(key.account_id, "x"), (key.account_id, "y"), (other.account_id, "z")})
+
+    assert found == {(key.account_id, "x"): ("fp-x", Decimal("3.5"))}
+    assert ledger.recorded(set()) == {}
+
+
+@pytest.mark.parametrize("several", [False, True])
+def test_update_writes_the_periods_totals_exactly(ledger, key, period, several):
+    other = customer(credits="50")
+    other_period = BillingPeriodFactory(account=other.account, month=date(2026, 11, 1))
+    totals = [PeriodTotals(period.pk, Decimal("20.00"), Decimal("1.0000001"), Decimal("0.375"))]
+    if several:
+        totals.append(PeriodTotals(other_period.pk, Decimal("3.25"), Decimal(0), Decimal("7")))
+
+    ledger.update_periods(totals)
+
+    period.refresh_from_db()
+    other_period.refresh_from_db()
+    assert (period.consumed, period.overage, period.written_off) == (
+        Decimal("20.00"),
+        Decimal("1.0000001"),
+        Decimal("0.375"),
+    )
+    expected_other = (Decimal("3.25"), 0, Decimal("7")) if several else (0, 0, 0)
+    assert (other_period.consumed, other_period.overage, other_period.written_off) == (
+        expected_other
+    )
+    assert BillingPeriod.objects.count() == 2
