@@ -42,7 +42,9 @@ def build_config(models: list[dict], *, upstreams: dict | None, mock: bool) -> d
         elif upstreams and slug in upstreams:
             params = dict(upstreams[slug])
         else:
-            log.warning("Modèle « %s » sans fournisseur dans le fichier upstreams : non servi", slug)
+            log.warning(
+                "Modèle « %s » sans fournisseur dans le fichier upstreams : non servi", slug
+            )
             continue
         model_list.append(
             {"model_name": slug, "litellm_params": params, "model_info": {"mode": mode}}

@@ -149,7 +149,9 @@ class IAFactoryUsageLogger(CustomLogger):
             rt = runtime()
             raw = rt.keys.get(event.pop("_key_hash") or "")
             if raw is None or not event["idempotency_key"] or not event["model"]:
-                log.error("Appel servi sans clé IAFactory ni identifiant : non facturable %s", event)
+                log.error(
+                    "Appel servi sans clé IAFactory ni identifiant : non facturable %s", event
+                )
                 return
             event["api_key"] = raw
             rt.reporter.add(event)

@@ -55,7 +55,7 @@ class PortalClient:
         )
 
     def send_usage(self, events: list[dict]) -> list[dict]:
-        """The portal's result for each event, in order; PortalUnavailable when it must be resent."""
+        """The portal's result per event, in order; PortalUnavailable when it must be resent."""
         try:
             response = self._sync.post("/api/v1/gateway/usage/", json={"events": events})
         except httpx.HTTPError as error:

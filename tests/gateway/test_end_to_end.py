@@ -87,14 +87,24 @@ class Proxy:
             "IAF_PORTAL_TIMEOUT_SECONDS": "5",
         }
         litellm = shutil.which("litellm", path=str(Path(sys.executable).parent))
-        command = [litellm, "--config", str(config), "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [
+            litellm,
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self.process = subprocess.Popen(  # noqa: S603
             command, env=env, cwd=workdir, stdout=self.log.open("w"), stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + PROXY_START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"le proxy LiteLLM s'est arrêté :\n{self.log.read_text()[-3000:]}")
+                raise AssertionError(
+                    f"le proxy LiteLLM s'est arrêté :\n{self.log.read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/health/liveliness", timeout=1).status_code == 200:
                     return
@@ -143,7 +153,9 @@ def refusal(call) -> openai.APIStatusError:
 
 
 def account_consumed(portal_url: str, key: str) -> Decimal:
-    response = httpx.get(f"{portal_url}/api/v1/account/", headers={"Authorization": f"Bearer {key}"})
+    response = httpx.get(
+        f"{portal_url}/api/v1/account/", headers={"Authorization": f"Bearer {key}"}
+    )
     return Decimal(response.json()["credits"]["consumed"])
 
 
@@ -197,7 +209,9 @@ def test_calls_through_the_litellm_proxy_are_served_refused_and_charged_exactly(
         error = refusal(lambda: chat(starter))
         assert (error.status_code, error.body["type"]) == (402, "no_credits")
         assert error.body["message"]
-        starter_events = UsageEvent.objects.filter(api_key__account__owner__email="starter@example.dz")
+        starter_events = UsageEvent.objects.filter(
+            api_key__account__owner__email="starter@example.dz"
+        )
         assert sum(e.credits for e in starter_events) == Decimal("500")
         assert sum(e.written_off for e in starter_events) == Decimal("25")
         assert sum(e.overage for e in starter_events) == 0

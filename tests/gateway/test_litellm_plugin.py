@@ -8,12 +8,12 @@ import pytest
 
 pytest.importorskip("litellm", reason="LiteLLM n'est pas installé (pip install -e '.[gateway]')")
 
-from litellm.proxy._types import ProxyException  # noqa: E402
+from litellm.proxy._types import ProxyException
 
-from gateway import litellm_plugin  # noqa: E402
-from gateway.auth_cache import AuthCache  # noqa: E402
-from gateway.portal import PortalClient  # noqa: E402
-from gateway.settings import GatewaySettings  # noqa: E402
+from gateway import litellm_plugin
+from gateway.auth_cache import AuthCache
+from gateway.portal import PortalClient
+from gateway.settings import GatewaySettings
 
 
 class Portal:
@@ -76,7 +76,12 @@ def test_the_portal_is_asked_once_per_key_while_the_answer_is_fresh(portal):
 
 @pytest.mark.parametrize(
     ("reason", "status"),
-    [("unknown_key", "401"), ("revoked_key", "401"), ("no_credits", "402"), ("unpaid_invoice", "402")],
+    [
+        ("unknown_key", "401"),
+        ("revoked_key", "401"),
+        ("no_credits", "402"),
+        ("unpaid_invoice", "402"),
+    ],
 )
 def test_a_refusal_becomes_an_openai_error_with_the_portal_reason_and_message(
     portal, reason, status

@@ -24,7 +24,9 @@ class FakePortal:
         for e in events:
             key = e["idempotency_key"]
             if key in self.reject:
-                results.append({"idempotency_key": key, "status": "rejected", "error": self.reject[key]})
+                results.append(
+                    {"idempotency_key": key, "status": "rejected", "error": self.reject[key]}
+                )
             elif key in self.charged:
                 results.append({"idempotency_key": key, "status": "duplicate", "cost": "1.00"})
             else:
