@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -46,7 +47,9 @@ def portal(monkeypatch):
 
 
 def auth(key: str):
-    return asyncio.run(litellm_plugin.user_api_key_auth(None, key))
+    # In a thread of its own: another test of the session may leave an event loop running here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, litellm_plugin.user_api_key_auth(None, key)).result()
 
 
 def refused(key: str) -> ProxyException:
