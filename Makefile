@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run web test lint bench clean
+.PHONY: install install-gateway run web gateway test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,21 @@ run: install
 web: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+install-gateway: install
+	$(PY) -m pip install --quiet -e '.[test,gateway]'
+
+# The LiteLLM gateway with mock models, beside `make run` (another terminal): http://127.0.0.1:4000
+GATEWAY_PORT ?= 4000
+gateway: install-gateway
+	mkdir -p var/gateway
+	test -s var/gateway/token || $(PY) manage.py create_gateway_token gateway-dev | tail -1 > var/gateway/token
+	test -s var/gateway/master_key || $(PY) -c "import secrets; print('sk-' + secrets.token_hex(32))" > var/gateway/master_key
+	IAF_PORTAL_URL=http://$(HOST):$(PORT) $(PY) -m gateway.config --mock --out var/gateway/litellm.yaml
+	env -u DATABASE_URL -u REDIS_URL PYTHONPATH=$(CURDIR) LITELLM_LOCAL_MODEL_COST_MAP=True \
+	  IAF_PORTAL_URL=http://$(HOST):$(PORT) IAF_GATEWAY_TOKEN=$$(cat var/gateway/token) \
+	  IAF_SPOOL_DIR=var/gateway/spool LITELLM_MASTER_KEY=$$(cat var/gateway/master_key) \
+	  $(VENV)/bin/litellm --config var/gateway/litellm.yaml --host $(HOST) --port $(GATEWAY_PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -124,6 +125,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
         {
             "catalog": catalog,
             "base_url": request.build_absolute_uri("/").rstrip("/"),
+            "gateway_url": settings.GATEWAY_PUBLIC_URL,
             "text_slug": text_example.model.slug if text_example else "gpt-4.1",
             "image_slug": image_example.model.slug if image_example else "flux-schnell",
         },

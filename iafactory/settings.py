@@ -230,6 +230,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "IAFactory <facturatio
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails sent outside a request (the monthly close's invoice e-mails).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+GATEWAY_PUBLIC_URL = os.environ.get("GATEWAY_PUBLIC_URL", "https://api.iafactory.dz").rstrip("/")
 
 # HTTPS hardening: on by default whenever DEBUG is off.
 HTTPS = env_bool("HTTPS", not DEBUG)
