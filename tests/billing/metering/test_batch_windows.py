@@ -1,5 +1,5 @@
-"""Usage and period rules found in review; they move next to their modules once the metering
-package settles (billing/services/usage.py and periods.py are being reorganised)."""
+"""A batch's time windows: usage before the account opened, ahead of midnight, a period made
+early, and a pay-as-you-go switch committed while the batch is in flight."""
 
 from datetime import date
 
@@ -11,9 +11,10 @@ from billing.models import BillingPeriod, Invoice
 from billing.periods import Month
 from billing.services.close import periods_close_overdue
 from billing.services.periods import period_get_or_create
-from billing.services.subscriptions import subscription_change
+from billing.services.subscriptions import payg_set, subscription_change
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
+from tests.billing.conftest import FaultyLedger
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +70,6 @@ def test_a_period_made_early_does_not_apply_a_downgrade_before_its_time(freeze):
 
 
 def test_a_payg_switch_committed_during_a_batch_is_seen_under_the_lock(freeze):
-    from billing.services.subscriptions import payg_set
-    from tests.billing.conftest import FaultyLedger
-
     freeze("2026-11-16 10:00 +01:00")
     key = ApiKeyFactory(account=AccountFactory(subscription__plan=None))
     payg_set(account=key.account, enabled=True)
