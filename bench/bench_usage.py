@@ -1,9 +1,10 @@
 """Usage metering throughput: events/s through the real HTTP endpoint (gunicorn + PostgreSQL).
 
 Beside it, in the same run and against the same database: a raw-SQL baseline (psycopg doing the
-same lock + insert + update, no HTTP, no rules) and a bare DRF endpoint doing one insert and one
-update per request. Targets on 2 cores: batches ≥ 20 000 events/s and ≥ 1/5 of the raw-SQL batch
-rate; single events ≥ 1/2 of the bare DRF endpoint's rate.
+fastest plain insert we can write: rows built beforehand, binary COPY + one UPDATE per batch, from
+BENCH_RAW_CLIENTS connections, default 4 × cores; no HTTP, no rules) and a bare DRF endpoint doing
+one insert and one update per request. Targets on 2 cores (issue 10): batches ≥ 20 000 events/s
+and ≥ 1/3 of the raw-SQL batch rate; single events ≥ 1/2 of the bare DRF endpoint's rate.
 
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/iafactory_bench)
 names a dedicated database that is dropped and created again on every run.
@@ -290,16 +291,74 @@ COPY billing_usageevent (account_id, period_id, api_key_id, model_id, idempotenc
     fingerprint, input_tokens, output_tokens, images, occurred_at, received_at, input_price,
     output_price, image_price, cost, credits, overage, written_off, pay_as_you_go) FROM STDIN
 """
+COPY_BINARY = COPY.strip() + " (FORMAT BINARY)"
+COPY_TYPES = [
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "varchar",
+    "varchar",
+    "bigint",
+    "bigint",
+    "integer",
+    "timestamptz",
+    "timestamptz",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "numeric",
+    "boolean",
+]
 PRICE_IN, PRICE_OUT, COST, ZERO = Decimal(250), Decimal(1000), Decimal("1.625"), Decimal(0)
 
 
+RAW_CLIENTS = int(os.environ.get("BENCH_RAW_CLIENTS", "2" if SMOKE else str(4 * CORES)))
+
+
 def raw_sql(fixture: Fixture, batches: int, size: int, clients: int) -> float:
-    """Each unit: lock the periods, COPY the events, update the periods in one statement."""
+    """The fastest plain insert we can write, as the ceiling the HTTP path is judged against.
+
+    Rows are built before the clock starts (the HTTP clients' bodies are built beforehand too);
+    each unit is one transaction: a binary COPY of the events and one UPDATE of their periods
+    (which takes the row locks), from `clients` connections at once. No HTTP, no rules.
+    """
     rng = random.Random(3)
+    now = datetime.now(UTC)
     work = []
     for _ in range(batches):
-        rows = [rng.choice(fixture.raw_ids) for _ in range(size)]
-        work.append(rows)
+        rows, periods = [], {}
+        for _ in range(size):
+            a, p, k = rng.choice(fixture.raw_ids)
+            periods[p] = periods.get(p, 0) + 1
+            rows.append(
+                (
+                    a,
+                    p,
+                    k,
+                    fixture.model_id,
+                    uuid.uuid4().hex,
+                    "0" * 64,
+                    500,
+                    1500,
+                    0,
+                    now,
+                    now,
+                    PRICE_IN,
+                    PRICE_OUT,
+                    None,
+                    COST,
+                    ZERO,
+                    ZERO,
+                    COST,
+                    False,
+                )
+            )
+        ids = sorted(periods)
+        work.append((rows, ids, [COST * periods[i] for i in ids]))
     lock = threading.Lock()
     cursor = iter(work)
 
@@ -307,31 +366,21 @@ def raw_sql(fixture: Fixture, batches: int, size: int, clients: int) -> float:
         with psycopg.connect(DATABASE_URL) as conn:
             while True:
                 with lock:
-                    rows = next(cursor, None)
-                if rows is None:
+                    unit = next(cursor, None)
+                if unit is None:
                     return
-                periods: dict[int, int] = {}
-                for _, period, _ in rows:
-                    periods[period] = periods.get(period, 0) + 1
+                rows, ids, amounts = unit
                 with conn.transaction(), conn.cursor() as cur:
-                    cur.execute(
-                        "SELECT id FROM billing_billingperiod WHERE id = ANY(%s) "
-                        "ORDER BY id FOR NO KEY UPDATE",
-                        [sorted(periods)],
-                    )
-                    now = datetime.now(UTC)
-                    with cur.copy(COPY) as copy:
-                        for a, p, k in rows:
-                            ids = (a, p, k, fixture.model_id, uuid.uuid4().hex, "0" * 64)
-                            counts = (500, 1500, 0, now, now, PRICE_IN, PRICE_OUT, None)
-                            copy.write_row((*ids, *counts, COST, ZERO, ZERO, COST, False))
-                    ids = sorted(periods)
+                    with cur.copy(COPY_BINARY) as copy:
+                        copy.set_types(COPY_TYPES)
+                        for row in rows:
+                            copy.write_row(row)
                     cur.execute(
                         "UPDATE billing_billingperiod AS p "
                         "SET written_off = p.written_off + v.amount "
                         "FROM unnest(%s::bigint[], %s::numeric[]) AS v (id, amount) "
                         "WHERE p.id = v.id",
-                        [ids, [COST * periods[i] for i in ids]],
+                        [ids, amounts],
                     )
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -377,9 +426,9 @@ def main() -> int:
         hammer(port, BARE, bare_bodies(warm_up), json_only, CLIENTS)
         hammer(port, USAGE, single_bodies(fixture.keys, warm_up), gateway, CLIENTS)
         for _ in range(ROUNDS):
-            seconds = raw_sql(fixture, BATCHES, BATCH_SIZE, CLIENTS)
+            seconds = raw_sql(fixture, BATCHES, BATCH_SIZE, RAW_CLIENTS)
             keep(Outcome(RAW_BATCH, BATCHES, BATCHES * BATCH_SIZE, seconds))
-            seconds = raw_sql(fixture, SINGLES, 1, CLIENTS)
+            seconds = raw_sql(fixture, SINGLES, 1, RAW_CLIENTS)
             keep(Outcome("raw SQL, single events", SINGLES, SINGLES, seconds))
             runs = [
                 (BATCH_MANY, USAGE, batch_bodies(fixture.keys, BATCHES), gateway, True),
@@ -433,8 +482,8 @@ def report(outcomes: list[Outcome], rss_workers: int, rss_master: int) -> None:
     print()
     for name in (BATCH_MANY, BATCH_HOT):
         rate = by_name[name].rate
-        verdict = "ok" if rate >= 20_000 and rate >= raw_batch / 5 else "BELOW TARGET"
-        print(f"{name}: {rate / raw_batch:.2f} × raw SQL (target ≥ 0.20, ≥ 20 000/s) {verdict}")
+        verdict = "ok" if rate >= 20_000 and rate >= raw_batch / 3 else "BELOW TARGET"
+        print(f"{name}: {rate / raw_batch:.2f} × raw SQL (target ≥ 0.33, ≥ 20 000/s) {verdict}")
     for name in (SINGLE_MANY, SINGLE_HOT):
         rate = by_name[name].rate
         verdict = "ok" if rate >= bare / 2 else "BELOW TARGET"
