@@ -10,25 +10,38 @@ from django.db.models import JSONField, Model
 def bulk_insert(
     model: type[Model], objs: list[Model], *, ignore_conflicts: bool = False, pk_by: str = ""
 ) -> None:
-    """bulk_create, in one statement of a few array parameters on PostgreSQL.
+    """Insert `objs` in as few statements as the database allows; their pks are set after.
 
-    Django's bulk_create binds every value of every row on the client, which is most of the
-    close's time at 100 000 accounts; `INSERT … SELECT * FROM unnest(arrays)` binds one array
-    per column on the server. `pk_by` names a unique column by which the new pks are given back.
+    `ignore_conflicts`: rows that meet a unique constraint are skipped. `pk_by` names a unique
+    column by which the new pks are given back (PostgreSQL; bulk_create sets them elsewhere).
     """
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=500)
-        return
+    if objs:
+        _INSERTS.get(connection.vendor, _orm_insert)(
+            model, objs, ignore_conflicts=ignore_conflicts, pk_by=pk_by
+        )
+
+
+def _orm_insert(
+    model: type[Model], objs: list[Model], *, ignore_conflicts: bool, pk_by: str
+) -> None:
+    model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts, batch_size=500)
+
+
+def _postgres_insert(
+    model: type[Model], objs: list[Model], *, ignore_conflicts: bool, pk_by: str
+) -> None:
+    """One statement of a few array parameters: Django's bulk_create binds every value of
+    every row on the client, which is most of the close's time at 100 000 accounts;
+    `INSERT … SELECT * FROM unnest(arrays)` binds one array per column on the server."""
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    # pre_save as bulk_create does (auto_now_add and the like), so both inserts store the same.
     values = [
         [
-            field.get_db_prep_save(getattr(obj, field.attname), connection)
+            field.get_db_prep_save(field.pre_save(obj, True), connection)
             if isinstance(field, JSONField)
-            else getattr(obj, field.attname)
+            else field.pre_save(obj, True)
             for obj in objs
         ]
         for field in fields
@@ -52,3 +65,6 @@ def bulk_insert(
             for obj in objs:
                 obj.pk = pks[getattr(obj, pk_by)]
                 obj._state.adding = False
+
+
+_INSERTS = {"postgresql": _postgres_insert}
