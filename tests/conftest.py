@@ -58,3 +58,16 @@ def _reference_data(request):
     billing_seed = importlib.import_module("billing.migrations.0002_billing_settings")
     catalog_seed.load(apps, None)
     billing_seed.create(apps, None)
+
+
+@pytest.fixture
+def gateway():
+    """An API client authenticated as the IAFactory gateway (a fresh gateway token)."""
+    from rest_framework.test import APIClient
+
+    from accounts.gateway import gateway_token_create
+
+    _, raw = gateway_token_create(name="passerelle")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client

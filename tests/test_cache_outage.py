@@ -22,7 +22,6 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 import iafactory.cache
-from accounts.gateway import gateway_token_create
 from billing.models import UsageEvent
 from catalog.models import Plan
 from tests.accounts.factories import PASSWORD, AccountFactory, ApiKeyFactory
@@ -137,14 +136,6 @@ def redis_cache(redis_server, settings):
 def key():
     plan = PlanFactory(included_credits=Decimal("100"))
     return ApiKeyFactory(account=AccountFactory(subscription__plan=plan))
-
-
-@pytest.fixture
-def gateway():
-    _, raw = gateway_token_create(name="passerelle")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def event(key, idem):

@@ -51,6 +51,18 @@ def image_event(
     return event
 
 
+def good(key, idem: str = "ok", **extra) -> dict:
+    """A valid gpt-4.1 event (1.625 DZD), with fields added or replaced by `extra`."""
+    return {
+        "idempotency_key": idem,
+        "api_key": key.raw,
+        "model": "gpt-4.1",
+        "input_tokens": 500,
+        "output_tokens": 1500,
+        **extra,
+    }
+
+
 def post_events(client, events: list):
     return client.post(USAGE, {"events": events}, format="json")
 

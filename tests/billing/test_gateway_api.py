@@ -14,6 +14,7 @@ from accounts.models import ApiKey, GatewayToken, User
 from billing.models import BillingPeriod, UsageEvent
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
+from tests.billing.conftest import good
 from tests.catalog.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,28 +26,9 @@ AUTHORIZE = "/api/v1/gateway/authorize/"
 
 
 @pytest.fixture
-def gateway():
-    _, raw = gateway_token_create(name="passerelle")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
-
-
-@pytest.fixture
 def key():
     plan = PlanFactory(included_credits=Decimal("100"))
     return ApiKeyFactory(account=AccountFactory(subscription__plan=plan))
-
-
-def good(key, idem="ok", **extra):
-    return {
-        "idempotency_key": idem,
-        "api_key": key.raw,
-        "model": "gpt-4.1",
-        "input_tokens": 500,
-        "output_tokens": 1500,
-        **extra,
-    }
 
 
 def post_events(client, events):

@@ -9,9 +9,7 @@ import pytest
 from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
-from accounts.gateway import gateway_token_create
 from billing.models import BillingPeriod, UsageEvent
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
@@ -109,14 +107,6 @@ def has_lone_surrogate(value) -> bool:
     if isinstance(value, dict):
         return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
     return False
-
-
-@pytest.fixture
-def gateway():
-    _, raw = gateway_token_create(name="passerelle")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.gateway import gateway_token_create
 from billing.metering import MAX_EVENT_COST, MAX_PERIOD_USAGE, charge, usage_record_batch
 from billing.models import BillingPeriod, Invoice, UsageEvent
 from billing.periods import Month
 from billing.services.close import period_close
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
+from tests.billing.conftest import good
 from tests.catalog.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,28 +26,9 @@ AUTHORIZE = "/api/v1/gateway/authorize/"
 
 
 @pytest.fixture
-def gateway():
-    _, raw = gateway_token_create(name="passerelle")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
-
-
-@pytest.fixture
 def key():
     plan = PlanFactory(included_credits=Decimal("100"))
     return ApiKeyFactory(account=AccountFactory(subscription__plan=plan))
-
-
-def good(key, idem="ok", **extra):
-    return {
-        "idempotency_key": idem,
-        "api_key": key.raw,
-        "model": "gpt-4.1",
-        "input_tokens": 500,
-        "output_tokens": 1500,
-        **extra,
-    }
 
 
 def post_raw(client, url, body: str | bytes):
