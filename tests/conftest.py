@@ -34,9 +34,9 @@ def freeze():
         traveller.stop()
 
 
-def postgres_only():
+def postgres_only(why: str = "row locks"):
     return pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs PostgreSQL row locks (set DATABASE_URL)"
+        connection.vendor != "postgresql", reason=f"needs PostgreSQL {why} (set DATABASE_URL)"
     )
 
 
