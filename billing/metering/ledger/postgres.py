@@ -4,12 +4,25 @@ three times as long as running them), COPY for large inserts, arrays bound as on
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import date
+from decimal import Decimal
 
 from django.db import connection
 
 from ...models import BillingPeriod
 from ...periods import Month
-from ..rows import KEY_SOURCES, PRICE_SOURCES, EventRow, Key, PaygNow, PeriodTotals, PriceRow
+from ..rows import (
+    KEY_SOURCES,
+    PRICE_SOURCES,
+    BalanceTotals,
+    EventRow,
+    Key,
+    KeySpendRow,
+    PaygNow,
+    PeriodTotals,
+    PriceRow,
+    SpendTotals,
+)
 from .base import Ledger, Recorded, columns, insert_rows, period_months, table
 
 # From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
@@ -22,6 +35,7 @@ _PERIOD_FIELDS = (
     "plan_id",
     "included_credits",
     "consumed",
+    "prepaid_used",
     "overage",
     "written_off",
     "status",
@@ -29,6 +43,7 @@ _PERIOD_FIELDS = (
 _KEYS = f"""
     SELECT {", ".join(sql for _, sql in KEY_SOURCES.values())}
     FROM accounts_apikey k LEFT JOIN billing_subscription s ON s.account_id = k.account_id
+    LEFT JOIN billing_prepaidbalance b ON b.account_id = k.account_id
     WHERE k.key_hash = ANY(%s)
 """  # noqa: S608 (constant column names)
 _PRICES = f"""
@@ -39,7 +54,7 @@ _PRICES = f"""
 # The subscriptions' pay-as-you-go switch comes along, read under the same locks.
 _LOCK_PERIODS = f"""
     SELECT {", ".join("p." + field for field in _PERIOD_FIELDS)},
-           s.pay_as_you_go, s.pay_as_you_go_changed_at
+           s.pay_as_you_go, s.pay_as_you_go_changed_at, s.payg_cap
     FROM billing_billingperiod p
     LEFT JOIN billing_subscription s ON s.account_id = p.account_id
     WHERE p.account_id = ANY(%s) AND p.month = ANY(%s)
@@ -52,9 +67,38 @@ _RECORDED = """
 """
 _UPDATE_PERIODS = """
     UPDATE billing_billingperiod AS p
-    SET consumed = v.consumed, overage = v.overage, written_off = v.written_off
-    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[]))
-    AS v (id, consumed, overage, written_off) WHERE p.id = v.id
+    SET consumed = v.consumed, prepaid_used = v.prepaid_used, overage = v.overage,
+        written_off = v.written_off
+    FROM (SELECT * FROM unnest(
+        %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]))
+    AS v (id, consumed, prepaid_used, overage, written_off) WHERE p.id = v.id
+"""
+# Key spends: created at 0 when absent (the periods' locks serialise their writers), then
+# locked in pk order with the key's budget read under the lock.
+_CREATE_SPENDS = """
+    INSERT INTO billing_keyspend (api_key_id, month, charged)
+    SELECT k, m, 0 FROM unnest(%s::bigint[], %s::date[]) AS v (k, m) ORDER BY k, m
+    ON CONFLICT (api_key_id, month) DO NOTHING
+"""
+_LOCK_SPENDS = """
+    SELECT s.id, s.api_key_id, s.month, s.charged, k.monthly_budget
+    FROM billing_keyspend s JOIN accounts_apikey k ON k.id = s.api_key_id
+    WHERE (s.api_key_id, s.month) IN (SELECT * FROM unnest(%s::bigint[], %s::date[]))
+    ORDER BY s.id FOR NO KEY UPDATE OF s
+"""
+_LOCK_BALANCES = """
+    SELECT account_id, balance FROM billing_prepaidbalance
+    WHERE account_id = ANY(%s) ORDER BY account_id FOR NO KEY UPDATE
+"""
+_UPDATE_SPENDS = """
+    UPDATE billing_keyspend AS s SET charged = v.charged
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (id, charged)
+    WHERE s.id = v.id
+"""
+_UPDATE_BALANCES = """
+    UPDATE billing_prepaidbalance AS b SET balance = v.balance, updated_at = now()
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (account_id, balance)
+    WHERE b.account_id = v.account_id
 """
 
 
@@ -80,8 +124,31 @@ class PostgresLedger(Ledger):
             period = BillingPeriod(**dict(zip(_PERIOD_FIELDS, row[:width], strict=True)))
             periods.append(period)
             if row[width] is not None:
-                payg_now[period.account_id] = (row[width], row[width + 1])
+                payg_now[period.account_id] = (row[width], row[width + 1], row[width + 2])
         return periods, payg_now
+
+    def lock_key_spends(self, wanted: Collection[tuple[int, date]]) -> list[KeySpendRow]:
+        if not wanted:
+            return []
+        columns = [list(column) for column in zip(*sorted(wanted), strict=True)]
+        with connection.cursor() as cursor:
+            cursor.execute(_CREATE_SPENDS, columns)
+        return [KeySpendRow._make(row) for row in _rows(_LOCK_SPENDS, columns)]
+
+    def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
+        if not account_ids:
+            return {}
+        return dict(_rows(_LOCK_BALANCES, [sorted(account_ids)]))
+
+    def update_key_spends(self, totals: Sequence[SpendTotals]) -> None:
+        if totals:
+            with connection.cursor() as cursor:
+                cursor.execute(_UPDATE_SPENDS, [list(c) for c in zip(*totals, strict=True)])
+
+    def update_balances(self, totals: Sequence[BalanceTotals]) -> None:
+        if totals:
+            with connection.cursor() as cursor:
+                cursor.execute(_UPDATE_BALANCES, [list(c) for c in zip(*totals, strict=True)])
 
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
         if not pairs:
@@ -108,7 +175,10 @@ class PostgresLedger(Ledger):
         if len(totals) == 1:
             (period,) = totals
             BillingPeriod.objects.filter(pk=period.id).update(
-                consumed=period.consumed, overage=period.overage, written_off=period.written_off
+                consumed=period.consumed,
+                prepaid_used=period.prepaid_used,
+                overage=period.overage,
+                written_off=period.written_off,
             )
             return
         with connection.cursor() as cursor:
