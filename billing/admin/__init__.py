@@ -1,3 +1,4 @@
 """Billing admin, one module per topic."""
 
 from . import close, customers, invoices, settings, subscriptions, usage  # noqa: F401
+from . import prepaid  # noqa: F401

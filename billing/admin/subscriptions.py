@@ -29,11 +29,25 @@ def _account_link(account):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ["account", "plan", "pay_as_you_go", "pay_as_you_go_changed_at", "started_at"]
+    list_display = [
+        "account",
+        "plan",
+        "pay_as_you_go",
+        "payg_cap",
+        "pay_as_you_go_changed_at",
+        "started_at",
+    ]
     list_select_related = ["account", "plan"]
     list_filter = ["plan", "pay_as_you_go"]
     search_fields = ["account__name", "account__owner__email", "account__nif"]
-    fields = ["account_link", "plan", "pay_as_you_go", "pay_as_you_go_changed_at", "started_at"]
+    fields = [
+        "account_link",
+        "plan",
+        "pay_as_you_go",
+        "payg_cap",
+        "pay_as_you_go_changed_at",
+        "started_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="compte client")
@@ -62,7 +76,7 @@ class PlanChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(PayAsYouGoChange)
 class PayAsYouGoChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "account", "enabled", "changed_by"]
+    list_display = ["changed_at", "account", "enabled", "cap", "changed_by"]
     list_select_related = ["account", "changed_by"]
     list_filter = ["enabled"]
     search_fields = ["account__name", "account__owner__email"]

@@ -247,9 +247,7 @@ def charge(
     ledger.update_key_spends(
         [SpendTotals(s.row.id, s.budget.charged) for s in spends.values() if s.changed]
     )
-    ledger.update_balances(
-        [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used]
-    )
+    ledger.update_balances([BalanceTotals(a, p.balance) for a, p in balances.items() if p.used])
     for running in changed:
         credit_alerts_check(
             period=running.period,

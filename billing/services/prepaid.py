@@ -15,7 +15,7 @@ from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
 
 from ..models import PrepaidBalance
-from ..money import ZERO, round_money
+from ..money import CENT, ZERO, round_money
 
 
 class PrepaidError(ValueError):
@@ -26,6 +26,12 @@ def prepaid_balance(*, account: Account) -> Decimal:
     """The account's balance now (0 when it never had one)."""
     balance = PrepaidBalance.objects.filter(account=account).values_list("balance", flat=True)
     return balance.first() or ZERO
+
+
+def _exact(value: Decimal) -> str:
+    """The exact amount, at least to the centime: "12.50", "8.3749999"."""
+    value = value.normalize()
+    return f"{value.quantize(CENT) if value.as_tuple().exponent > -2 else value:f}"
 
 
 @transaction.atomic
@@ -53,6 +59,11 @@ def prepaid_credit(
         actor=by,
         account=account,
         target=str(account),
-        details={"montant": amount, "avant": before, "après": balance.balance, "motif": reason},
+        details={
+            "montant": amount,
+            "avant": _exact(before),
+            "après": _exact(balance.balance),
+            "motif": reason,
+        },
     )
     return balance

@@ -39,7 +39,9 @@ events = st.tuples(
     st.integers(0, 300_000),  # output tokens
     st.integers(0, 180),  # minutes late
 )
-ceilings = st.none() | st.sampled_from([Decimal("0"), Decimal("3.50"), Decimal("20"), Decimal("60")])
+ceilings = st.none() | st.sampled_from(
+    [Decimal("0"), Decimal("3.50"), Decimal("20"), Decimal("60")]
+)
 steps = st.one_of(
     st.tuples(st.just("toggle")),
     st.tuples(st.just("cap"), ceilings),
