@@ -1,4 +1,11 @@
 """Billing admin, one module per topic."""
 
-from . import close, customers, invoices, settings, subscriptions, usage  # noqa: F401
-from . import prepaid  # noqa: F401
+from . import (  # noqa: F401
+    close,
+    customers,
+    invoices,
+    prepaid,
+    settings,
+    subscriptions,
+    usage,
+)

@@ -8,11 +8,10 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from accounts.admin.customers import IDENTITY_FIELDS, AccountAdmin
+from accounts.forms import PaygForm
 from accounts.models import Account
 from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd, month_label
-
-from accounts.forms import PaygForm
 
 from ..models import PlanChange
 from ..services.periods import current_period

@@ -328,7 +328,7 @@ def payg_set(
     *,
     account: Account,
     enabled: bool,
-    cap: Decimal | None | Keep = KEEP,
+    cap: Decimal | Keep | None = KEEP,
     by: User | None = None,
 ) -> Subscription:
     """Turn pay-as-you-go on or off and set its monthly ceiling (DZD HT; None: no ceiling, an

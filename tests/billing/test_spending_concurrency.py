@@ -63,7 +63,7 @@ def test_sixteen_writers_on_one_key_never_charge_beyond_its_budget():
         charged=Sum(F("cost") - F("written_off"))
     )["charged"]
     assert spend.charged == charged == Decimal("20.00")  # to the centime, not one beyond
-    assert period.consumed == Decimal("20.00") and period.overage == 0
+    assert (period.consumed, period.overage) == (Decimal("20.00"), 0)
     assert KeySpend.objects.get(api_key=other).charged == Decimal("100.00") - (
         BillingPeriod.objects.get(account=other.account).remaining
     )

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from accounts.models import ApiKey
 from billing.metering.ledger import OrmLedger, PostgresLedger
 from billing.metering.ledger.postgres import COPY_MIN
-from accounts.models import ApiKey
 from billing.metering.rows import BalanceTotals, EventRow, PeriodTotals, SpendTotals
 from billing.models import (
     BillingPeriod,
