@@ -243,11 +243,11 @@ def charge(
     else:
         ledger.insert_events(new_rows)
     changed = [running for running in periods.values() if running.changed]
-    ledger.update_periods([running.totals() for running in changed])
-    ledger.update_key_spends(
-        [SpendTotals(s.row.id, s.budget.charged) for s in spends.values() if s.changed]
+    ledger.write_totals(
+        [running.totals() for running in changed],
+        [SpendTotals(s.row.id, s.budget.charged) for s in spends.values() if s.changed],
+        [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used],
     )
-    ledger.update_balances([BalanceTotals(a, p.balance) for a, p in balances.items() if p.used])
     for running in changed:
         credit_alerts_check(
             period=running.period,

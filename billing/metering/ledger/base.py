@@ -41,7 +41,9 @@ class Ledger(ABC):
     """One global lock order, in every transaction of the money path (batches, payg_set,
     prepaid_credit, the close): the periods by pk, then the key spends by pk, then the prepaid
     balances by account pk. A transaction takes any subset of them, always in that order, so
-    two of them never wait on each other in a cycle."""
+    two of them never wait on each other in a cycle. (A key spend is only ever written under
+    its period's lock, so within the key spends the order is free: PostgreSQL takes them by
+    (key, month) in the statement that creates the missing ones.)"""
 
     @abstractmethod
     def keys(self, hashes: Collection[str]) -> list[Key]:
@@ -61,9 +63,9 @@ class Ledger(ABC):
 
     @abstractmethod
     def lock_key_spends(self, wanted: Collection[tuple[int, date]]) -> list[KeySpendRow]:
-        """Lock the (key, month first day) spend rows, created at 0 when absent (FOR NO KEY
-        UPDATE, in pk order), with each key's budget read under the lock. After the periods'
-        locks, which already serialise every writer of these rows."""
+        """Lock the (key, month first day) spend rows, created at 0 when absent, with each
+        key's budget read under the lock. After the periods' locks, which already serialise
+        every writer of these rows (so their own order cannot form a cycle)."""
 
     @abstractmethod
     def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
@@ -94,6 +96,17 @@ class Ledger(ABC):
     def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
         """Write the periods' new totals (absolute values, exact Decimals computed by the
         caller: SQLite would add decimals as floats)."""
+
+    def write_totals(
+        self,
+        periods: Sequence[PeriodTotals],
+        spends: Sequence[SpendTotals],
+        balances: Sequence[BalanceTotals],
+    ) -> None:
+        """A charge's writes after its inserts: periods, key spends, balances."""
+        self.update_periods(periods)
+        self.update_key_spends(spends)
+        self.update_balances(balances)
 
     def update_key_spends(self, totals: Sequence[SpendTotals]) -> None:
         for spend in totals:

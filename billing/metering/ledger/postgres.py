@@ -73,33 +73,40 @@ _UPDATE_PERIODS = """
         %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]))
     AS v (id, consumed, prepaid_used, overage, written_off) WHERE p.id = v.id
 """
-# Key spends: created at 0 when absent (the periods' locks serialise their writers), then
-# locked in pk order with the key's budget read under the lock.
-_CREATE_SPENDS = """
-    INSERT INTO billing_keyspend (api_key_id, month, charged)
-    SELECT k, m, 0 FROM unnest(%s::bigint[], %s::date[]) AS v (k, m) ORDER BY k, m
-    ON CONFLICT (api_key_id, month) DO NOTHING
-"""
+# Key spends: created at 0 when absent and locked in one statement (a no-op DO UPDATE locks
+# the existing rows and returns them), with the key's budget read under the lock. In (key,
+# month) order; their only writers hold the periods' locks first, so no cycle can form.
 _LOCK_SPENDS = """
-    SELECT s.id, s.api_key_id, s.month, s.charged, k.monthly_budget
-    FROM billing_keyspend s JOIN accounts_apikey k ON k.id = s.api_key_id
-    WHERE (s.api_key_id, s.month) IN (SELECT * FROM unnest(%s::bigint[], %s::date[]))
-    ORDER BY s.id FOR NO KEY UPDATE OF s
+    INSERT INTO billing_keyspend AS s (api_key_id, month, charged)
+    SELECT k, m, 0 FROM unnest(%s::bigint[], %s::date[]) AS v (k, m) ORDER BY k, m
+    ON CONFLICT (api_key_id, month) DO UPDATE SET charged = s.charged
+    RETURNING s.id, s.api_key_id, s.month, s.charged,
+        (SELECT k.monthly_budget FROM accounts_apikey k WHERE k.id = s.api_key_id)
 """
 _LOCK_BALANCES = """
     SELECT account_id, balance FROM billing_prepaidbalance
     WHERE account_id = ANY(%s) ORDER BY account_id FOR NO KEY UPDATE
 """
-_UPDATE_SPENDS = """
+_SET_SPENDS = """
     UPDATE billing_keyspend AS s SET charged = v.charged
     FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (id, charged)
     WHERE s.id = v.id
 """
-_UPDATE_BALANCES = """
+_SET_BALANCES = """
     UPDATE billing_prepaidbalance AS b SET balance = v.balance, updated_at = now()
     FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (account_id, balance)
     WHERE b.account_id = v.account_id
 """
+# The three writes of a charge in one round trip (data-modifying CTEs); empty arrays are no-ops.
+_WRITE_TOTALS = f"""
+    WITH spends AS ({_SET_SPENDS}), balances AS ({_SET_BALANCES})
+    {_UPDATE_PERIODS}
+"""
+
+
+def _columns(rows: Sequence[tuple], width: int) -> list[list]:
+    """Rows as `width` parallel arrays (empty arrays for no rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -131,8 +138,6 @@ class PostgresLedger(Ledger):
         if not wanted:
             return []
         columns = [list(column) for column in zip(*sorted(wanted), strict=True)]
-        with connection.cursor() as cursor:
-            cursor.execute(_CREATE_SPENDS, columns)
         return [KeySpendRow._make(row) for row in _rows(_LOCK_SPENDS, columns)]
 
     def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
@@ -143,12 +148,24 @@ class PostgresLedger(Ledger):
     def update_key_spends(self, totals: Sequence[SpendTotals]) -> None:
         if totals:
             with connection.cursor() as cursor:
-                cursor.execute(_UPDATE_SPENDS, [list(c) for c in zip(*totals, strict=True)])
+                cursor.execute(_SET_SPENDS, _columns(totals, 2))
 
     def update_balances(self, totals: Sequence[BalanceTotals]) -> None:
         if totals:
             with connection.cursor() as cursor:
-                cursor.execute(_UPDATE_BALANCES, [list(c) for c in zip(*totals, strict=True)])
+                cursor.execute(_SET_BALANCES, _columns(totals, 2))
+
+    def write_totals(
+        self,
+        periods: Sequence[PeriodTotals],
+        spends: Sequence[SpendTotals],
+        balances: Sequence[BalanceTotals],
+    ) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _WRITE_TOTALS,
+                _columns(spends, 2) + _columns(balances, 2) + _columns(periods, 5),
+            )
 
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
         if not pairs:

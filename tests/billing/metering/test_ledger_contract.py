@@ -119,7 +119,6 @@ def test_key_spends_are_created_at_zero_and_locked_with_the_budget(ledger, key):
         ledger.lock_key_spends(wanted)  # again: no second row
         ledger.update_key_spends([SpendTotals(rows[0].id, Decimal("7.0000001"))])
 
-    assert [r.id for r in rows] == sorted(r.id for r in rows)
     assert {(r.api_key_id, r.month, r.charged, r.budget) for r in rows} == {
         (other.pk, date(2026, 11, 1), Decimal("3.5"), None),
         (key.pk, date(2026, 11, 1), Decimal("0"), Decimal("40.00")),
@@ -127,6 +126,29 @@ def test_key_spends_are_created_at_zero_and_locked_with_the_budget(ledger, key):
     assert KeySpend.objects.count() == 2
     assert KeySpend.objects.get(pk=rows[0].id).charged == Decimal("7.0000001")
     assert ledger.lock_key_spends(set()) == []
+
+
+def test_write_totals_writes_periods_spends_and_balances_together(ledger, key, period):
+    PrepaidBalance.objects.create(account=key.account, balance=Decimal("10.00"))
+    with transaction.atomic():
+        (spend,) = ledger.lock_key_spends({(key.pk, date(2026, 11, 1))})
+        ledger.lock_balances({key.account_id})
+
+        ledger.write_totals(
+            [PeriodTotals(period.pk, Decimal(20), Decimal("9.5"), Decimal("1.25"), Decimal(0))],
+            [SpendTotals(spend.id, Decimal("30.75"))],
+            [BalanceTotals(key.account_id, Decimal("0.5"))],
+        )
+        ledger.write_totals([], [], [])  # nothing to write: nothing changes
+
+    period.refresh_from_db()
+    assert (period.consumed, period.prepaid_used, period.overage) == (
+        Decimal(20),
+        Decimal("9.5"),
+        Decimal("1.25"),
+    )
+    assert KeySpend.objects.get(pk=spend.id).charged == Decimal("30.75")
+    assert PrepaidBalance.objects.get(account=key.account).balance == Decimal("0.5")
 
 
 def test_balances_are_locked_when_they_exist_and_updated_exactly(ledger, key):
