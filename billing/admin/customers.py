@@ -15,7 +15,8 @@ from iafactory.formatting import date_label, format_dzd, month_label
 
 from ..models import PlanChange
 from ..services.periods import current_period
-from ..services.prepaid import PrepaidError, prepaid_balance, prepaid_credit
+from ..services.prepaid import PrepaidError, prepaid_credit
+from ..services.prepaid import prepaid_balance as balance_of
 from ..services.subscriptions import (
     SubscriptionError,
     payg_set,
@@ -84,7 +85,7 @@ class CustomerAccountAdmin(AccountAdmin):
         "formula",
         "pay_as_you_go",
         "payg_cap",
-        "prepaid",
+        "prepaid_balance",
         "scheduled",
         "period_summary",
     ]
@@ -98,7 +99,7 @@ class CustomerAccountAdmin(AccountAdmin):
                     "formula",
                     "pay_as_you_go",
                     "payg_cap",
-                    "prepaid",
+                    "prepaid_balance",
                     "scheduled",
                     "period_summary",
                 ]
@@ -137,8 +138,8 @@ class CustomerAccountAdmin(AccountAdmin):
         return format_dzd(subscription.payg_cap)
 
     @admin.display(description="solde prépayé")
-    def prepaid(self, account):
-        return format_dzd(prepaid_balance(account=account))
+    def prepaid_balance(self, account):
+        return format_dzd(balance_of(account=account))
 
     @admin.display(description="changement programmé")
     def scheduled(self, account):

@@ -384,7 +384,6 @@ def api_key_update(request, key_id: int):
                         request, "accounts/partials/_api_keys.html", _api_context(account)
                     )
                 return redirect("accounts:api")
-    messages.error(request, "La clé n'a pas été modifiée : corrigez le formulaire.")
     return render(
         request,
         _template(request, "accounts/api.html", "accounts/partials/_api_keys.html"),
@@ -417,8 +416,7 @@ def payg(request):
     form = PaygForm(request.POST)
     extra = {}
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("__all__", ["Choix invalide."])))
-        extra["payg_form"] = form
+        extra["payg_form"] = form  # its errors are shown beside the fields
     else:
         enabled = form.cleaned_data["enabled"]
         try:
@@ -429,7 +427,7 @@ def payg(request):
                 by=request.user,
             )
         except SubscriptionError as error:
-            messages.error(request, str(error))
+            form.add_error("cap", str(error))
             extra["payg_form"] = form
         else:
             messages.success(request, _payg_message(subscription))
