@@ -1,11 +1,3 @@
 """Billing admin, one module per topic."""
 
-from . import (  # noqa: F401
-    close,
-    customers,
-    invoices,
-    prepaid,
-    settings,
-    subscriptions,
-    usage,
-)
+from . import close, customers, invoices, settings, subscriptions, usage  # noqa: F401
