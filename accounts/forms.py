@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
@@ -83,9 +85,59 @@ class ApiKeyCreateForm(forms.Form):
 
 
 class PaygForm(forms.Form):
+    """The pay-as-you-go switch and its monthly ceiling: turning it on (or changing the ceiling
+    while on) asks for an amount, or « sans plafond » ticked as an explicit choice."""
+
     enabled = forms.TypedChoiceField(
         choices=[("1", "activé"), ("0", "désactivé")], coerce=lambda value: value == "1"
     )
+    cap = forms.DecimalField(
+        label="Plafond mensuel de dépassement (DZD HT)",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        localize=True,
+        help_text="Au-delà, l'API s'arrête jusqu'au mois suivant ou jusqu'à ce que vous le "
+        "releviez.",
+    )
+    no_cap = forms.BooleanField(label="Sans plafond", required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("enabled") and not self.errors:
+            if data.get("no_cap"):
+                data["cap"] = None
+            elif data.get("cap") is None:
+                raise forms.ValidationError(
+                    "Indiquez un plafond mensuel, ou cochez « Sans plafond »."
+                )
+        return data
+
+
+class ApiKeyUpdateForm(forms.Form):
+    name = forms.CharField(label="Nom", max_length=80)
+    budget = forms.DecimalField(
+        label="Budget mensuel (DZD HT)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        localize=True,
+        help_text="Vide : pas de budget.",
+    )
+    expires_on = forms.DateField(
+        label="Expire le",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Vide : n'expire pas. La clé cesse de fonctionner ce jour-là à 0 h (Alger).",
+    )
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Donnez un nom à la clé.")
+        return name
 
 
 class BillingDetailsForm(forms.Form):

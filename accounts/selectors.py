@@ -1,5 +1,6 @@
 from django.db.models import F
 from django.http import Http404
+from django.utils import timezone
 
 from .keys import hash_secret
 from .models import Account, ApiKey
@@ -9,13 +10,15 @@ from .models import Account, ApiKey
 KEY_REFUSALS = {
     "unknown_key": "Clé API inconnue.",
     "revoked_key": "Clé API révoquée.",
+    "expired_key": "Clé API expirée.",
     "inactive_account": "Compte désactivé par IAFactory.",
 }
 
 
 def api_key_lookup(raw: str) -> tuple[ApiKey | None, str | None]:
     """The key of a raw secret (with its account, owner and subscription) and why it may not
-    be used: "unknown_key", "revoked_key", "inactive_account", or None when it may."""
+    be used: "unknown_key", "revoked_key", "expired_key", "inactive_account", or None when it
+    may."""
     key = (
         ApiKey.objects.filter(key_hash=hash_secret(raw or ""))
         .select_related("account__owner", "account__subscription__plan")
@@ -25,6 +28,8 @@ def api_key_lookup(raw: str) -> tuple[ApiKey | None, str | None]:
         return None, "unknown_key"
     if key.revoked_at is not None:
         return key, "revoked_key"
+    if key.expires_at is not None and key.expires_at <= timezone.now():
+        return key, "expired_key"
     if not key.account.owner.is_active:
         return key, "inactive_account"
     return key, None

@@ -1,9 +1,13 @@
+from datetime import datetime
+from decimal import Decimal
+
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
+from .audit import audit_record
 from .keys import API_KEY_PREFIX, new_secret
-from .models import Account, ApiKey, User
+from .models import Account, ApiKey, AuditEvent, User
 from .signals import account_created
 
 
@@ -24,6 +28,50 @@ def api_key_create(*, account: Account, name: str) -> tuple[ApiKey, str]:
         account=account, name=name.strip(), prefix=secret.prefix, key_hash=secret.hashed
     )
     return key, secret.raw
+
+
+class ApiKeyError(ValueError):
+    """A key change refused, with a message for the customer."""
+
+
+@transaction.atomic
+def api_key_update(
+    *,
+    key: ApiKey,
+    name: str,
+    budget: Decimal | None,
+    expires_at: datetime | None,
+    by: User | None = None,
+) -> ApiKey:
+    """Rename a key, set or clear its monthly budget (DZD HT) and its expiry; recorded in the
+    audit trail with what changed. A budget applies at once to the current month's spend."""
+    name = name.strip()
+    if not name:
+        raise ApiKeyError("Le nom de la clé est obligatoire.")
+    if budget is not None and budget < Decimal("0.01"):
+        raise ApiKeyError("Le budget mensuel doit être d'au moins 0,01 DZD.")
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    before = {"nom": key.name, "budget": key.monthly_budget, "expire_le": key.expires_at}
+    key.name = name[: ApiKey._meta.get_field("name").max_length]
+    key.monthly_budget = budget
+    key.expires_at = expires_at
+    key.full_clean(exclude=["account", "prefix", "key_hash", "created_by"])
+    key.save(update_fields=["name", "monthly_budget", "expires_at"])
+    after = {"nom": key.name, "budget": key.monthly_budget, "expire_le": key.expires_at}
+    changes = {
+        field: {"avant": before[field], "après": after[field]}
+        for field in before
+        if before[field] != after[field]
+    }
+    if changes:
+        audit_record(
+            action=AuditEvent.Action.API_KEY_UPDATED,
+            actor=by,
+            account=key.account,
+            target=str(key),
+            details=changes,
+        )
+    return key
 
 
 def api_key_revoke(*, account: Account, key_id: int) -> ApiKey:

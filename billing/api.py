@@ -80,7 +80,16 @@ class AuthorizeRequest(serializers.Serializer):
 class AuthorizeResponse(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["unknown_key", "revoked_key", "inactive_account", "no_credits", "no_formula"],
+        choices=[
+            "unknown_key",
+            "revoked_key",
+            "expired_key",
+            "inactive_account",
+            "key_budget_reached",
+            "no_credits",
+            "no_formula",
+            "payg_cap_reached",
+        ],
         allow_null=True,
         help_text="Null quand l'appel est autorisé.",
     )
@@ -144,6 +153,14 @@ class AccountOut(serializers.Serializer):
     overage = Amount(help_text="Dépassement du mois, facturé en fin de mois (DZD, exact).")
     written_off = Amount(help_text="Part abandonnée, jamais facturée (DZD, exact).")
     scheduled_plan = ScheduledPlanOut(allow_null=True, help_text="Changement programmé.")
+    payg_cap = Amount(
+        allow_null=True, help_text="Plafond mensuel de dépassement (DZD HT) ; null : sans plafond."
+    )
+    payg_cap_remaining = Amount(
+        allow_null=True, help_text="Dépassement encore possible ce mois-ci ; null : sans plafond."
+    )
+    prepaid_balance = Amount(help_text="Solde prépayé (DZD HT), sans expiration.")
+    prepaid_used = Amount(help_text="Part du mois payée par le solde prépayé (DZD, exact).")
 
 
 class UsageRowOut(serializers.Serializer):
@@ -182,8 +199,9 @@ class GatewayAuthorizeView(GatewayView):
         tags=["passerelle"],
         operation_id="gateway_authorize",
         summary="Une clé client peut-elle dépenser ?",
-        description="Oui quand la clé est active et que le compte a des crédits restants "
-        "ou le pay as you go activé.",
+        description="Oui quand la clé est active, non expirée et sous son budget mensuel, et "
+        "que le compte a des crédits restants, un solde prépayé ou le pay as you go activé "
+        "sous son plafond.",
         request=AuthorizeRequest,
         responses={
             200: AuthorizeResponse,
@@ -322,6 +340,10 @@ class AccountView(CustomerView):
                 "overage": amount(period.overage),
                 "written_off": amount(period.written_off),
                 "scheduled_plan": scheduled,
+                "payg_cap": amount(state.payg_cap),
+                "payg_cap_remaining": amount(state.payg_cap_remaining),
+                "prepaid_balance": amount(state.prepaid_balance),
+                "prepaid_used": amount(period.prepaid_used),
             }
         )
 

@@ -12,11 +12,12 @@ from django.db.models.functions import TruncDate
 from accounts.models import Account
 from catalog.models import Plan
 
-from .metering.authorization import may_spend
-from .models import BillingPeriod, PlanChange, Subscription, UsageEvent
+from .metering.authorization import may_spend, payg_cap_remaining
+from .models import BillingPeriod, KeySpend, PlanChange, Subscription, UsageEvent
 from .money import ZERO
 from .periods import BILLING_TZ, Month
 from .services.periods import current_period
+from .services.prepaid import prepaid_balance
 from .services.subscriptions import scheduled_change
 
 TOTALS = {
@@ -165,6 +166,7 @@ class AccountOverview:
     subscription: Subscription
     period: BillingPeriod
     scheduled: PlanChange | None
+    prepaid_balance: Decimal = ZERO
 
     @property
     def plan(self) -> Plan | None:
@@ -187,8 +189,33 @@ class AccountOverview:
         return self.period.remaining
 
     @property
+    def payg_cap(self) -> Decimal | None:
+        return self.subscription.payg_cap
+
+    @property
+    def payg_cap_remaining(self) -> Decimal | None:
+        """What the ceiling still allows this month; None without a ceiling."""
+        return payg_cap_remaining(period=self.period, cap=self.subscription.payg_cap)
+
+    @property
+    def payg_cap_reached(self) -> bool:
+        return self.subscription.pay_as_you_go and self.payg_cap_remaining == 0
+
+    @property
+    def payg_cap_percent(self) -> int:
+        cap = self.subscription.payg_cap
+        if not cap:
+            return 100 if cap is not None else 0
+        return min(100, int(self.period.overage * 100 / cap))
+
+    @property
     def can_use_api(self) -> bool:
-        return may_spend(period=self.period, pay_as_you_go=self.subscription.pay_as_you_go)
+        return may_spend(
+            period=self.period,
+            pay_as_you_go=self.subscription.pay_as_you_go,
+            payg_cap=self.subscription.payg_cap,
+            prepaid_balance=self.prepaid_balance,
+        )
 
 
 def account_overview(*, account: Account) -> AccountOverview:
@@ -199,6 +226,16 @@ def account_overview(*, account: Account) -> AccountOverview:
         subscription=subscription,
         period=period,
         scheduled=scheduled_change(account=account),
+        prepaid_balance=prepaid_balance(account=account),
+    )
+
+
+def key_spends(*, account: Account, month: Month) -> dict[int, Decimal]:
+    """What each of the account's keys charged in `month` (credits, prepaid and overage)."""
+    return dict(
+        KeySpend.objects.filter(api_key__account=account, month=month.first_day).values_list(
+            "api_key_id", "charged"
+        )
     )
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 
 from ..models import Account, ApiKey, User
-from ..services import account_create, api_key_revoke
+from ..services import account_create, api_key_revoke, api_key_update
 
 # Users
 
@@ -156,13 +156,52 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "account", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "name",
+        "account",
+        "monthly_budget",
+        "expires_at",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_select_related = ["account"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "account__name", "account__owner__email"]
-    fields = ["account", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = [
+        "account",
+        "name",
+        "monthly_budget",
+        "expires_at",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    # Name, budget and expiry change through api_key_update (audited); the rest is fixed.
+    readonly_fields = [
+        "account",
+        "prefix",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        api_key_update(
+            key=obj,
+            name=form.cleaned_data["name"],
+            budget=form.cleaned_data["monthly_budget"],
+            expires_at=form.cleaned_data["expires_at"],
+            by=request.user,
+        )
+        return None
 
     def has_add_permission(self, request):
         return False

@@ -8,12 +8,15 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from accounts.admin.customers import IDENTITY_FIELDS, AccountAdmin
+from accounts.forms import PaygForm
 from accounts.models import Account
 from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd, month_label
 
 from ..models import PlanChange
 from ..services.periods import current_period
+from ..services.prepaid import PrepaidError, prepaid_credit
+from ..services.prepaid import prepaid_balance as balance_of
 from ..services.subscriptions import (
     SubscriptionError,
     payg_set,
@@ -63,21 +66,55 @@ class PlanChoiceForm(forms.Form):
     )
 
 
+class PrepaidCreditForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Montant (DZD HT)",
+        max_digits=14,
+        decimal_places=2,
+        help_text="Négatif pour reprendre (le solde ne devient jamais négatif).",
+    )
+    reason = forms.CharField(label="Motif", max_length=200)
+
+
 class CustomerAccountAdmin(AccountAdmin):
     list_display = ["name", "owner_email", "formula", "pay_as_you_go", "tva_exempt", "created_at"]
     list_select_related = ["owner", "subscription__plan"]
     list_filter = ["subscription__plan", "subscription__pay_as_you_go", "tva_exempt"]
-    readonly_fields = ["created_at", "formula", "pay_as_you_go", "scheduled", "period_summary"]
+    readonly_fields = [
+        "created_at",
+        "formula",
+        "pay_as_you_go",
+        "payg_cap",
+        "prepaid_balance",
+        "scheduled",
+        "period_summary",
+    ]
     fieldsets = [
         (None, {"fields": ["name", "owner", "created_at"]}),
         ("Facturation", {"fields": IDENTITY_FIELDS}),
         (
             "Abonnement (modifiable par les actions de la liste des comptes)",
-            {"fields": ["formula", "pay_as_you_go", "scheduled", "period_summary"]},
+            {
+                "fields": [
+                    "formula",
+                    "pay_as_you_go",
+                    "payg_cap",
+                    "prepaid_balance",
+                    "scheduled",
+                    "period_summary",
+                ]
+            },
         ),
     ]
     inlines = [*AccountAdmin.inlines, PlanChangeInline]
-    actions = ["change_plan", "payg_on", "payg_off", "cancel_scheduled"]
+    actions = [
+        "change_plan",
+        "payg_on",
+        "payg_off",
+        "payg_cap_set",
+        "prepaid_adjust",
+        "cancel_scheduled",
+    ]
 
     # Columns and read-only fields
 
@@ -93,6 +130,17 @@ class CustomerAccountAdmin(AccountAdmin):
         subscription = getattr(account, "subscription", None)
         return bool(subscription and subscription.pay_as_you_go)
 
+    @admin.display(description="plafond de dépassement")
+    def payg_cap(self, account):
+        subscription = getattr(account, "subscription", None)
+        if subscription is None or subscription.payg_cap is None:
+            return "Sans plafond"
+        return format_dzd(subscription.payg_cap)
+
+    @admin.display(description="solde prépayé")
+    def prepaid_balance(self, account):
+        return format_dzd(balance_of(account=account))
+
     @admin.display(description="changement programmé")
     def scheduled(self, account):
         change = scheduled_change(account=account)
@@ -105,11 +153,13 @@ class CustomerAccountAdmin(AccountAdmin):
     def period_summary(self, account):
         period = current_period(account=account)
         return format_html(
-            "{} : inclus {} · consommés {} · restants {} · dépassement {} · non facturé {}",
+            "{} : inclus {} · consommés {} · restants {} · payé par le solde prépayé {} · "
+            "dépassement {} · non facturé {}",
             month_label(period.month),
             format_dzd(period.included_credits),
             format_dzd(period.consumed),
             format_dzd(period.remaining),
+            format_dzd(period.prepaid_used),
             format_dzd(period.overage),
             format_dzd(period.written_off),
         )
@@ -158,6 +208,72 @@ class CustomerAccountAdmin(AccountAdmin):
             payg_set(account=account, enabled=False, by=request.user)
         self.message_user(request, f"Pay as you go désactivé pour {queryset.count()} compte(s).")
 
+    def _form_action(self, request, queryset, *, action, form_class, title, explanation, apply):
+        """An action with an intermediate form; `apply(account, data)` returns a message."""
+        if "apply" in request.POST:
+            form = form_class(request.POST)
+            if form.is_valid():
+                for account in queryset:
+                    try:
+                        done = apply(account, form.cleaned_data)
+                    except (SubscriptionError, PrepaidError) as error:
+                        self.message_user(request, f"{account} : {error}", messages.WARNING)
+                    else:
+                        self.message_user(request, f"{account} : {done}", messages.SUCCESS)
+                return None
+        else:
+            form = form_class()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "explanation": explanation,
+            "accounts": queryset.select_related("subscription", "prepaid"),
+            "form": form,
+            "action": action,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "billing/admin/account_action_form.html", context)
+
+    @admin.action(description="Pay as you go : activer avec un plafond…", permissions=["change"])
+    def payg_cap_set(self, request, queryset):
+        def apply(account, data):
+            subscription = payg_set(account=account, enabled=True, cap=data["cap"], by=request.user)
+            cap = subscription.payg_cap
+            return "pay as you go activé, " + (
+                "sans plafond" if cap is None else f"plafond {format_dzd(cap)}"
+            )
+
+        return self._form_action(
+            request,
+            queryset,
+            action="payg_cap_set",
+            form_class=_StaffPaygForm,
+            title="Pay as you go et plafond",
+            explanation="Active le pay as you go avec ce plafond mensuel de dépassement (DZD "
+            "HT), à effet immédiat ; le changement est enregistré avec son auteur.",
+            apply=apply,
+        )
+
+    @admin.action(description="Ajuster le solde prépayé…", permissions=["change"])
+    def prepaid_adjust(self, request, queryset):
+        def apply(account, data):
+            balance = prepaid_credit(
+                account=account, amount=data["amount"], reason=data["reason"], by=request.user
+            )
+            return f"solde prépayé {format_dzd(balance.balance)}"
+
+        return self._form_action(
+            request,
+            queryset,
+            action="prepaid_adjust",
+            form_class=PrepaidCreditForm,
+            title="Ajuster le solde prépayé",
+            explanation="Un geste commercial ou une correction : le montant est ajouté au solde "
+            "prépayé de chaque compte sélectionné, avec son motif, dans le journal d'audit.",
+            apply=apply,
+        )
+
     @admin.action(description="Annuler le changement de formule programmé", permissions=["change"])
     def cancel_scheduled(self, request, queryset):
         cancelled = sum(
@@ -165,6 +281,15 @@ class CustomerAccountAdmin(AccountAdmin):
             for account in queryset
         )
         self.message_user(request, f"{cancelled} changement(s) programmé(s) annulé(s).")
+
+
+class _StaffPaygForm(PaygForm):
+    enabled = forms.TypedChoiceField(
+        choices=[("1", "activé")],
+        coerce=lambda value: value == "1",
+        initial="1",
+        widget=forms.HiddenInput,
+    )
 
 
 def _describe(change: PlanChange) -> str:

@@ -1,14 +1,16 @@
-"""Admin for subscriptions, formula changes and the pay-as-you-go history: read-only.
+"""Admin for subscriptions, formula changes, the pay-as-you-go history, prepaid balances and
+key spends: read-only.
 
 Staff change a formula or the pay-as-you-go switch from the customer account's actions, which
-go through billing.services.subscriptions like the espace client does.
+go through billing.services.subscriptions like the espace client does; a prepaid balance is
+adjusted by the account's action « Ajuster le solde prépayé… » (billing.services.prepaid).
 """
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..models import PayAsYouGoChange, PlanChange, Subscription
+from ..models import KeySpend, PayAsYouGoChange, PlanChange, PrepaidBalance, Subscription
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,11 +31,25 @@ def _account_link(account):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ["account", "plan", "pay_as_you_go", "pay_as_you_go_changed_at", "started_at"]
+    list_display = [
+        "account",
+        "plan",
+        "pay_as_you_go",
+        "payg_cap",
+        "pay_as_you_go_changed_at",
+        "started_at",
+    ]
     list_select_related = ["account", "plan"]
     list_filter = ["plan", "pay_as_you_go"]
     search_fields = ["account__name", "account__owner__email", "account__nif"]
-    fields = ["account_link", "plan", "pay_as_you_go", "pay_as_you_go_changed_at", "started_at"]
+    fields = [
+        "account_link",
+        "plan",
+        "pay_as_you_go",
+        "payg_cap",
+        "pay_as_you_go_changed_at",
+        "started_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="compte client")
@@ -62,8 +78,31 @@ class PlanChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(PayAsYouGoChange)
 class PayAsYouGoChangeAdmin(ReadOnlyAdmin):
-    list_display = ["changed_at", "account", "enabled", "changed_by"]
+    list_display = ["changed_at", "account", "enabled", "cap", "changed_by"]
     list_select_related = ["account", "changed_by"]
     list_filter = ["enabled"]
     search_fields = ["account__name", "account__owner__email"]
     date_hierarchy = "changed_at"
+
+
+@admin.register(PrepaidBalance)
+class PrepaidBalanceAdmin(ReadOnlyAdmin):
+    list_display = ["account", "balance", "updated_at"]
+    list_select_related = ["account"]
+    search_fields = ["account__name", "account__owner__email"]
+
+
+@admin.register(KeySpend)
+class KeySpendAdmin(ReadOnlyAdmin):
+    list_display = ["month", "api_key", "account", "charged", "budget"]
+    list_select_related = ["api_key__account"]
+    search_fields = ["api_key__prefix", "api_key__name", "api_key__account__name"]
+    date_hierarchy = "month"
+
+    @admin.display(description="compte client")
+    def account(self, spend):
+        return spend.api_key.account
+
+    @admin.display(description="budget mensuel")
+    def budget(self, spend):
+        return spend.api_key.monthly_budget

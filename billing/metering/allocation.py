@@ -1,9 +1,10 @@
 """An event's cost against an ordered list of credit sources: pure arithmetic, no database.
 
 Each source takes what it can, in order; what none could take is written off (recorded, never
-invoiced). Today a period's sources are its included credits, then overage when pay-as-you-go
-was on at the event. A prepaid balance goes between the two, a pay-as-you-go ceiling is an
-Overage with a ceiling, a key's monthly budget a bound on the whole (DESIGN.md §3).
+invoiced). A period's sources are its included credits, then the account's prepaid balance, then
+overage when pay-as-you-go was on at the event, up to the ceiling in force then. A key's monthly
+budget bounds the whole: the part of a cost beyond it is written off before any source is
+touched (DESIGN.md §3).
 """
 
 from __future__ import annotations
@@ -60,6 +61,37 @@ class Overage:
         self.total += amount
 
 
+@dataclass
+class Prepaid:
+    """The account's prepaid balance: debited down to zero, never below."""
+
+    balance: Decimal
+    used: Decimal = ZERO
+    name: str = "prepaid"
+
+    @property
+    def available(self) -> Decimal:
+        return max(self.balance, ZERO)
+
+    def take(self, amount: Decimal) -> None:
+        self.balance -= amount
+        self.used += amount
+
+
+@dataclass
+class KeyBudget:
+    """What a key's events charged this month, against its monthly budget (None: no budget)."""
+
+    charged: Decimal
+    budget: Decimal | None
+
+    @property
+    def available(self) -> Decimal | None:
+        if self.budget is None:
+            return None
+        return max(self.budget - self.charged, ZERO)
+
+
 @dataclass(frozen=True)
 class Allocation:
     taken: dict[str, Decimal] = field(default_factory=dict)  # by source name, in source order
@@ -69,9 +101,18 @@ class Allocation:
         return self.taken.get(name, ZERO)
 
 
-def allocate(cost: Decimal, sources: Sequence[Source]) -> Allocation:
-    """Split a non-negative cost over the sources in order; the rest is written off."""
-    rest = cost
+def allocate(
+    cost: Decimal, sources: Sequence[Source], *, key: KeyBudget | None = None
+) -> Allocation:
+    """Split a non-negative cost over the sources in order; the rest is written off.
+
+    With `key`, the part beyond the key's remaining budget is written off first, and what the
+    sources took is added to the key's charged total.
+    """
+    beyond = ZERO
+    if key is not None and key.available is not None and cost > key.available:
+        beyond = cost - key.available
+    rest = cost - beyond
     taken: dict[str, Decimal] = {}
     for source in sources:
         available = source.available
@@ -80,4 +121,6 @@ def allocate(cost: Decimal, sources: Sequence[Source]) -> Allocation:
         if part:
             source.take(part)
             rest -= part
-    return Allocation(taken, rest)
+    if key is not None:
+        key.charged += cost - beyond - rest
+    return Allocation(taken, rest + beyond)

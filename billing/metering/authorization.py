@@ -5,16 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from accounts.models import ApiKey
 from accounts.selectors import KEY_REFUSALS, api_key_lookup
 
-from ..models import BillingPeriod, Subscription
+from ..models import BillingPeriod, KeySpend, PrepaidBalance, Subscription
+from ..money import ZERO
 from ..services.periods import current_period, subscription_get_or_create
 
 
 @dataclass(frozen=True)
 class Authorization:
     allowed: bool
-    reason: str | None  # unknown_key, revoked_key, no_credits, no_formula
+    # unknown_key, revoked_key, expired_key, inactive_account, key_budget_reached, no_credits,
+    # no_formula, payg_cap_reached
+    reason: str | None
     message: str
     remaining_credits: Decimal | None
     pay_as_you_go: bool | None
@@ -23,14 +27,49 @@ class Authorization:
 AUTHORIZATION_MESSAGES = {
     None: "Appel autorisé.",
     **KEY_REFUSALS,
+    "key_budget_reached": "Budget mensuel de cette clé API atteint.",
     "no_credits": "Crédits du mois épuisés et pay as you go désactivé.",
     "no_formula": "Aucune formule et pay as you go désactivé.",
+    "payg_cap_reached": "Plafond mensuel de pay as you go atteint.",
 }
 
 
-def may_spend(*, period: BillingPeriod, pay_as_you_go: bool) -> bool:
-    """The gateway's rule: credits left this month, or pay-as-you-go on."""
-    return pay_as_you_go or period.remaining > 0
+def payg_cap_remaining(*, period: BillingPeriod, cap: Decimal | None) -> Decimal | None:
+    """What the ceiling still allows this period; None when there is no ceiling."""
+    return None if cap is None else max(cap - period.overage, ZERO)
+
+
+def may_spend(
+    *,
+    period: BillingPeriod,
+    pay_as_you_go: bool,
+    payg_cap: Decimal | None = None,
+    prepaid_balance: Decimal = ZERO,
+) -> bool:
+    """The gateway's rule: credits left this month, a prepaid balance, or pay-as-you-go on and
+    below its ceiling."""
+    if period.remaining > 0 or prepaid_balance > 0:
+        return True
+    if not pay_as_you_go:
+        return False
+    remaining = payg_cap_remaining(period=period, cap=payg_cap)
+    return remaining is None or remaining > 0
+
+
+def key_budget_reached(*, key: ApiKey, period: BillingPeriod) -> bool:
+    if key.monthly_budget is None:
+        return False
+    charged = (
+        KeySpend.objects.filter(api_key=key, month=period.month)
+        .values_list("charged", flat=True)
+        .first()
+    )
+    return (charged or ZERO) >= key.monthly_budget
+
+
+def prepaid_balance_of(*, account) -> Decimal:
+    balance = PrepaidBalance.objects.filter(account=account).values_list("balance", flat=True)
+    return balance.first() or ZERO
 
 
 def _authorization(
@@ -46,7 +85,8 @@ def _authorization(
 
 
 def usage_authorize(*, raw_key: str) -> Authorization:
-    """Yes when the key is active and its account has credits left or pay-as-you-go on."""
+    """Yes when the key is active and below its budget, and its account has a source left:
+    credits, a prepaid balance, or pay-as-you-go below its ceiling."""
     key, refusal = api_key_lookup(raw_key)
     if refusal is not None:
         return _authorization(refusal)
@@ -58,7 +98,16 @@ def usage_authorize(*, raw_key: str) -> Authorization:
         subscription = subscription_get_or_create(account=account)
     remaining = period.remaining
     payg = subscription.pay_as_you_go
-    if may_spend(period=period, pay_as_you_go=payg):
+    if key_budget_reached(key=key, period=period):
+        return _authorization("key_budget_reached", remaining, payg)
+    if may_spend(
+        period=period,
+        pay_as_you_go=payg,
+        payg_cap=subscription.payg_cap,
+        prepaid_balance=prepaid_balance_of(account=account),
+    ):
         return _authorization(None, remaining, payg)
+    if payg:
+        return _authorization("payg_cap_reached", remaining, payg)
     no_formula = subscription.plan_id is None and period.included_credits == 0
     return _authorization("no_formula" if no_formula else "no_credits", remaining, payg)

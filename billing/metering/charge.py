@@ -9,15 +9,16 @@ from decimal import Decimal
 from ..models import BillingPeriod
 from ..periods import Month
 from ..services.alerts import credit_alerts_check
-from .allocation import IncludedCredits, Overage, Source, allocate
+from .allocation import IncludedCredits, KeyBudget, Overage, Prepaid, Source, allocate
 from .ledger import Ledger, Recorded
 from .parse import Candidate
 from .payg import payg_recheck
 from .results import ACCEPTED, DUPLICATE, EventResult
-from .rows import EventRow, PeriodTotals
+from .rows import BalanceTotals, EventRow, KeySpendRow, PeriodTotals, SpendTotals
 
 MAX_PERIOD_USAGE = Decimal(10_000_000_000)
-"""The most an account's events may cost in one month (consumed + overage + written off).
+"""The most an account's events may cost in one month (consumed + prepaid used + overage +
+written off).
 
 Why it fits the invoice: amounts are stored with AMOUNT_DIGITS (14 digits, 2 decimals: below
 10¹² DZD). A month's invoice is its fees plus its overage, and the overage is at most this
@@ -40,32 +41,69 @@ class RunningPeriod:
     period: BillingPeriod
     credits: IncludedCredits = field(init=False)
     overage: Overage = field(init=False)
+    prepaid_used: Decimal = field(init=False)
     written_off: Decimal = field(init=False)
     changed: bool = False
 
     def __post_init__(self) -> None:
         self.credits = IncludedCredits(self.period.included_credits, self.period.consumed)
         self.overage = Overage(self.period.overage)
+        self.prepaid_used = self.period.prepaid_used
         self.written_off = self.period.written_off
 
-    def sources(self, *, pay_as_you_go: bool) -> tuple[Source, ...]:
-        """Credits first; then overage if pay-as-you-go was on at the event (else written off)."""
-        return (self.credits, self.overage) if pay_as_you_go else (self.credits,)
+    def sources(self, candidate: Candidate, prepaid: Prepaid | None) -> tuple[Source, ...]:
+        """Credits first; then the prepaid balance; then overage if pay-as-you-go was on at the
+        event, up to the ceiling in force then (else written off)."""
+        sources: list[Source] = [self.credits]
+        if prepaid is not None:
+            sources.append(prepaid)
+        if candidate.pay_as_you_go:
+            self.overage.ceiling = candidate.payg_cap
+            sources.append(self.overage)
+        return tuple(sources)
 
     @property
     def usage(self) -> Decimal:
         """The cost of the period's events so far, whatever source covered it."""
-        return self.credits.consumed + self.overage.total + self.written_off
+        return self.credits.consumed + self.prepaid_used + self.overage.total + self.written_off
 
     def totals(self) -> PeriodTotals:
         return PeriodTotals(
-            self.period.pk, self.credits.consumed, self.overage.total, self.written_off
+            self.period.pk,
+            self.credits.consumed,
+            self.prepaid_used,
+            self.overage.total,
+            self.written_off,
         )
 
 
-def _event_row(candidate: Candidate, running: RunningPeriod, now: datetime) -> EventRow:
+@dataclass
+class RunningSpend:
+    """A locked key spend row while the batch's events of that key and month are allocated."""
+
+    row: KeySpendRow
+    budget: KeyBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = KeyBudget(self.row.charged, self.row.budget)
+
+    @property
+    def changed(self) -> bool:
+        return self.budget.charged != self.row.charged
+
+
+def _event_row(
+    candidate: Candidate,
+    running: RunningPeriod,
+    now: datetime,
+    *,
+    spend: RunningSpend,
+    prepaid: Prepaid | None,
+) -> EventRow:
     cost = candidate.estimate.cost
-    allocation = allocate(cost, running.sources(pay_as_you_go=candidate.pay_as_you_go))
+    allocation = allocate(cost, running.sources(candidate, prepaid), key=spend.budget)
+    paid_by_balance = allocation.of("prepaid")
+    running.prepaid_used += paid_by_balance
     running.written_off += allocation.written_off
     running.changed = True
     price = candidate.estimate.price
@@ -86,6 +124,7 @@ def _event_row(candidate: Candidate, running: RunningPeriod, now: datetime) -> E
         image_price=price.per_image,
         cost=cost,
         credits=allocation.of("credits"),
+        prepaid=paid_by_balance,
         overage=allocation.of("overage"),
         written_off=allocation.written_off,
         pay_as_you_go=candidate.pay_as_you_go,
@@ -125,6 +164,17 @@ def charge(
     if missing:
         return missing
     payg_recheck(candidates, payg_now)
+    # The global lock order (ledger/base.py): periods, then key spends, then balances.
+    spends = {
+        (row.api_key_id, row.month): RunningSpend(row)
+        for row in ledger.lock_key_spends({(c.key.pk, c.month.first_day) for c in candidates})
+    }
+    balances = {
+        account_id: Prepaid(balance)
+        for account_id, balance in ledger.lock_balances(
+            {c.key.account_id for c in candidates if c.key.has_prepaid}
+        ).items()
+    }
     if optimistic:
         existing: Recorded = {}
     elif recorded is not None:
@@ -170,7 +220,15 @@ def charge(
                 f"coûteraient plus de {MAX_PERIOD_USAGE} DZD ; cet événement est refusé."
             )
             continue
-        new_rows.append(_event_row(candidate, running, now))
+        new_rows.append(
+            _event_row(
+                candidate,
+                running,
+                now,
+                spend=spends[(candidate.key.pk, candidate.month.first_day)],
+                prepaid=balances.get(candidate.key.account_id),
+            )
+        )
         result.status = ACCEPTED
         result.cost = candidate.estimate.cost
 
@@ -185,7 +243,11 @@ def charge(
     else:
         ledger.insert_events(new_rows)
     changed = [running for running in periods.values() if running.changed]
-    ledger.update_periods([running.totals() for running in changed])
+    ledger.write_totals(
+        [running.totals() for running in changed],
+        [SpendTotals(s.row.id, s.budget.charged) for s in spends.values() if s.changed],
+        [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used],
+    )
     for running in changed:
         credit_alerts_check(
             period=running.period,

@@ -67,6 +67,7 @@ class Candidate:
     occurred_at: datetime
     pay_as_you_go: bool
     month: Month
+    payg_cap: Decimal | None = None  # the ceiling in force at occurred_at (None: none)
 
 
 def fingerprint(
@@ -215,6 +216,8 @@ def parse(index: int, event: object, context: Context) -> Candidate:
         )
     if key.revoked_at is not None and occurred_at >= key.revoked_at:
         raise Rejected("Clé API révoquée.")
+    if key.expires_at is not None and occurred_at >= key.expires_at:
+        raise Rejected("Clé API expirée.")
     month = Month.of(occurred_at)
     # A period is never opened for a month the account did not have, nor for next month
     # ahead of midnight (clock skew): it would take that month's credits and fee too early.

@@ -6,7 +6,7 @@ list, the ORM ``values_list`` and the unpacking all derive from it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -22,12 +22,18 @@ class Key(NamedTuple):
     pay_as_you_go: bool
     pay_as_you_go_changed_at: datetime | None
     started_at: datetime | None  # the account's subscription: no usage in months before it
+    expires_at: datetime | None
+    monthly_budget: Decimal | None
+    payg_cap: Decimal | None  # the subscription's ceiling now (the history has the others)
+    has_prepaid: bool  # a prepaid balance row existed when the batch was read
 
     @classmethod
     def from_row(cls, row) -> Key:
         key = cls._make(row)
         # No subscription row yet (LEFT JOIN): pay-as-you-go off.
-        return key if key.pay_as_you_go is not None else key._replace(pay_as_you_go=False)
+        if key.pay_as_you_go is None:
+            key = key._replace(pay_as_you_go=False)
+        return key._replace(has_prepaid=bool(key.has_prepaid))
 
 
 # Each Key field read: (ORM lookup from ApiKey, SQL expression over k = apikey, s = subscription).
@@ -43,6 +49,10 @@ KEY_SOURCES: dict[str, tuple[str, str]] = {
         "s.pay_as_you_go_changed_at",
     ),
     "started_at": ("account__subscription__started_at", "s.started_at"),
+    "expires_at": ("expires_at", "k.expires_at"),
+    "monthly_budget": ("monthly_budget", "k.monthly_budget"),
+    "payg_cap": ("account__subscription__payg_cap", "s.payg_cap"),
+    "has_prepaid": ("account__prepaid__account_id", "b.account_id IS NOT NULL"),
 }
 
 
@@ -92,6 +102,7 @@ class EventRow(NamedTuple):
     image_price: Decimal | None
     cost: Decimal
     credits: Decimal
+    prepaid: Decimal
     overage: Decimal
     written_off: Decimal
     pay_as_you_go: bool
@@ -106,9 +117,30 @@ class PeriodTotals(NamedTuple):
 
     id: int
     consumed: Decimal
+    prepaid_used: Decimal
     overage: Decimal
     written_off: Decimal
 
 
-# Each account's pay-as-you-go (enabled, changed_at), read under the period locks.
-PaygNow = dict[int, tuple[bool, datetime | None]]
+# Each account's pay-as-you-go (enabled, changed_at, cap), read under the period locks.
+PaygNow = dict[int, tuple[bool, datetime | None, Decimal | None]]
+
+
+class KeySpendRow(NamedTuple):
+    """A key's spend of one month, locked, with the key's budget read under that lock."""
+
+    id: int
+    api_key_id: int
+    month: date
+    charged: Decimal
+    budget: Decimal | None
+
+
+class SpendTotals(NamedTuple):
+    id: int
+    charged: Decimal
+
+
+class BalanceTotals(NamedTuple):
+    account_id: int
+    balance: Decimal

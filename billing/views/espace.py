@@ -3,7 +3,8 @@ they sit next to): every view works on the logged-in user's own account only. UR
 the "accounts" namespace (iafactory/urls.py mounts these patterns there)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,19 +18,22 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, retarget
 
 from accounts import services
-from accounts.forms import NO_PLAN, ApiKeyCreateForm, PaygForm, PlanChoiceForm
+from accounts.forms import NO_PLAN, ApiKeyCreateForm, ApiKeyUpdateForm, PaygForm, PlanChoiceForm
 from accounts.models import ApiKey
 from accounts.selectors import account_for_user, api_keys_for_account
 from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd
 
 from ..models import PlanChange
-from ..periods import local_date
-from ..selectors import account_overview, plans_offered
+from ..money import ZERO
+from ..periods import BILLING_TZ, local_date
+from ..selectors import account_overview, key_spends, plans_offered
 from ..services.periods import subscription_get_or_create
 from ..services.subscriptions import (
+    KEEP,
     SubscriptionError,
     is_upgrade,
+    payg_default_cap,
     payg_set,
     subscription_cancel_scheduled,
     subscription_change,
@@ -238,12 +242,64 @@ def formule_annuler(request):
 # API keys and pay-as-you-go
 
 
-def _api_context(account, **extra) -> dict:
+@dataclass(frozen=True)
+class KeyRow:
+    """A key as the API page lists it: this month's spend against its budget."""
+
+    key: ApiKey
+    spent: Decimal
+    form: ApiKeyUpdateForm | None = None
+
+    @property
+    def budget_percent(self) -> int:
+        budget = self.key.monthly_budget
+        if not budget:
+            return 0
+        return min(100, int(self.spent * 100 / budget))
+
+    @property
+    def budget_reached(self) -> bool:
+        budget = self.key.monthly_budget
+        return budget is not None and self.spent >= budget
+
+    @property
+    def expired(self) -> bool:
+        return self.key.expires_at is not None and self.key.expires_at <= timezone.now()
+
+
+def _key_initial(key: ApiKey) -> dict:
+    expires = key.expires_at
+    return {
+        "name": key.name,
+        "budget": key.monthly_budget,
+        "expires_on": timezone.localtime(expires, BILLING_TZ).date() if expires else None,
+    }
+
+
+def _api_context(account, *, bound_form: tuple[int, ApiKeyUpdateForm] | None = None, **extra):
+    overview = account_overview(account=account)
+    spends = key_spends(account=account, month=overview.month)
+    rows = []
+    for key in api_keys_for_account(account=account):
+        form = None
+        if key.is_active:
+            if bound_form is not None and bound_form[0] == key.pk:
+                form = bound_form[1]
+            else:
+                form = ApiKeyUpdateForm(initial=_key_initial(key), auto_id=f"cle{key.pk}_%s")
+        rows.append(KeyRow(key=key, spent=spends.get(key.pk, ZERO), form=form))
+    payg_form = extra.pop("payg_form", None) or PaygForm(
+        initial={
+            "cap": payg_default_cap(account=account),
+            "no_cap": overview.subscription.pay_as_you_go and overview.payg_cap is None,
+        }
+    )
     context = {
         "active": "api",
-        "o": account_overview(account=account),
-        "keys": api_keys_for_account(account=account),
+        "o": overview,
+        "keys": rows,
         "form": ApiKeyCreateForm(),
+        "payg_form": payg_form,
     }
     context.update(extra)
     return context
@@ -296,28 +352,89 @@ def api_key_revoke(request, key_id: int):
 @login_required
 @require_POST
 @vary_on_headers("HX-Request")
+def api_key_update(request, key_id: int):
+    """Rename a key, set its monthly budget and its expiry date."""
+    account = account_for_user(request.user)
+    key = ApiKey.objects.filter(account=account, pk=key_id, revoked_at__isnull=True).first()
+    if key is None:
+        raise Http404("Clé introuvable.")
+    form = ApiKeyUpdateForm(request.POST, auto_id=f"cle{key.pk}_%s")
+    if form.is_valid():
+        expires_on = form.cleaned_data["expires_on"]
+        expires_at = (
+            datetime.combine(expires_on, time.min, tzinfo=BILLING_TZ) if expires_on else None
+        )
+        if expires_on is not None and expires_on <= local_date(timezone.now()):
+            form.add_error("expires_on", "Choisissez une date à venir.")
+        else:
+            try:
+                key = services.api_key_update(
+                    key=key,
+                    name=form.cleaned_data["name"],
+                    budget=form.cleaned_data["budget"],
+                    expires_at=expires_at,
+                    by=request.user,
+                )
+            except services.ApiKeyError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Clé « {key.name} » ({key.prefix}…) mise à jour.")
+                if request.htmx:
+                    return render(
+                        request, "accounts/partials/_api_keys.html", _api_context(account)
+                    )
+                return redirect("accounts:api")
+    return render(
+        request,
+        _template(request, "accounts/api.html", "accounts/partials/_api_keys.html"),
+        _api_context(account, bound_form=(key.pk, form)),
+        status=200 if request.htmx else 400,
+    )
+
+
+def _payg_message(subscription) -> str:
+    if not subscription.pay_as_you_go:
+        return (
+            "Pay as you go désactivé : l'API s'arrêtera quand vos crédits du mois seront épuisés."
+        )
+    if subscription.payg_cap is None:
+        return (
+            "Pay as you go activé sans plafond : au-delà de vos crédits, l'API reste disponible "
+            "et la consommation est facturée en fin de mois."
+        )
+    return (
+        "Pay as you go activé : au-delà de vos crédits, l'API reste disponible jusqu'à "
+        f"{format_dzd(subscription.payg_cap)} de dépassement ce mois-ci, facturés en fin de mois."
+    )
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
 def payg(request):
     account = account_for_user(request.user)
     form = PaygForm(request.POST)
+    extra = {}
     if not form.is_valid():
-        messages.error(request, "Choix invalide pour le pay as you go.")
+        extra["payg_form"] = form  # its errors are shown beside the fields
     else:
         enabled = form.cleaned_data["enabled"]
-        payg_set(account=account, enabled=enabled, by=request.user)
-        if enabled:
-            messages.success(
-                request,
-                "Pay as you go activé : au-delà de vos crédits, l'API reste disponible et la "
-                "consommation est facturée en fin de mois.",
+        try:
+            subscription = payg_set(
+                account=account,
+                enabled=enabled,
+                cap=form.cleaned_data["cap"] if enabled else KEEP,
+                by=request.user,
             )
+        except SubscriptionError as error:
+            form.add_error("cap", str(error))
+            extra["payg_form"] = form
         else:
-            messages.success(
-                request,
-                "Pay as you go désactivé : l'API s'arrêtera quand vos crédits du mois "
-                "seront épuisés.",
-            )
+            messages.success(request, _payg_message(subscription))
     if request.htmx:
-        return render(request, "accounts/partials/_payg.html", _api_context(account))
+        return render(request, "accounts/partials/_payg.html", _api_context(account, **extra))
+    if extra:
+        return render(request, "accounts/api.html", _api_context(account, **extra), status=400)
     return redirect("accounts:api")
 
 
@@ -329,5 +446,6 @@ urlpatterns = [
     path("espace-client/api/", api, name="api"),
     path("espace-client/api/cles/", api_key_create, name="api_key_create"),
     path("espace-client/api/cles/<int:key_id>/revoquer/", api_key_revoke, name="api_key_revoke"),
+    path("espace-client/api/cles/<int:key_id>/modifier/", api_key_update, name="api_key_update"),
     path("espace-client/api/pay-as-you-go/", payg, name="payg"),
 ]

@@ -136,7 +136,7 @@ def test_forms_work_with_the_token_from_the_page(csrf_client, customer):
     token = csrf_client.cookies["csrftoken"].value
 
     response = csrf_client.post(
-        reverse("accounts:payg"), {"enabled": "1", "csrfmiddlewaretoken": token}
+        reverse("accounts:payg"), {"enabled": "1", "cap": "500", "csrfmiddlewaretoken": token}
     )
 
     assert response.status_code == 302
@@ -148,7 +148,10 @@ def test_htmx_posts_carry_the_token_in_a_header(csrf_client, customer):
     token = csrf_client.cookies["csrftoken"].value
 
     response = csrf_client.post(
-        reverse("accounts:payg"), {"enabled": "1"}, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token
+        reverse("accounts:payg"),
+        {"enabled": "1", "cap": "500"},
+        HTTP_HX_REQUEST="true",
+        HTTP_X_CSRFTOKEN=token,
     )
 
     assert response.status_code == 200

@@ -269,7 +269,9 @@ def test_revoking_a_key_is_immediate(customer_client, customer, freeze):
 def test_payg_switch_on_then_off(customer_client, customer, freeze):
     freeze("2026-11-16 10:00 +01:00")
 
-    response = customer_client.post(reverse("accounts:payg"), {"enabled": "1"}, follow=True)
+    response = customer_client.post(
+        reverse("accounts:payg"), {"enabled": "1", "cap": "500"}, follow=True
+    )
 
     assert Subscription.objects.get(account=customer).pay_as_you_go is True
     assert messages_of(response)[0].startswith("Pay as you go activé")

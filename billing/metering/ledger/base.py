@@ -9,13 +9,26 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 
-from ...models import BillingPeriod, UsageEvent
+from ...models import BillingPeriod, KeySpend, PrepaidBalance, UsageEvent
 from ...periods import Month
-from ..rows import DATETIME_COLUMNS, EVENT_COLUMNS, EventRow, Key, PaygNow, PeriodTotals, PriceRow
+from ..rows import (
+    DATETIME_COLUMNS,
+    EVENT_COLUMNS,
+    BalanceTotals,
+    EventRow,
+    Key,
+    KeySpendRow,
+    PaygNow,
+    PeriodTotals,
+    PriceRow,
+    SpendTotals,
+)
 
 # (account_id, idempotency_key) -> (fingerprint, cost) of an event already recorded.
 Recorded = dict[tuple[int, str], tuple[str, Decimal]]
@@ -25,6 +38,13 @@ INSERT_CHUNK = 1000
 
 
 class Ledger(ABC):
+    """One global lock order, in every transaction of the money path (batches, payg_set,
+    prepaid_credit, the close): the periods by pk, then the key spends by pk, then the prepaid
+    balances by account pk. A transaction takes any subset of them, always in that order, so
+    two of them never wait on each other in a cycle. (A key spend is only ever written under
+    its period's lock, so within the key spends the order is free: PostgreSQL takes them by
+    (key, month) in the statement that creates the missing ones.)"""
+
     @abstractmethod
     def keys(self, hashes: Collection[str]) -> list[Key]:
         """The keys with these hashes, with their account's subscription."""
@@ -40,6 +60,17 @@ class Ledger(ABC):
         """Lock the existing periods among `wanted` (FOR NO KEY UPDATE, in pk order so that
         batches never deadlock) and read each account's pay-as-you-go switch under those locks
         (payg_set takes them too). Call inside a transaction."""
+
+    @abstractmethod
+    def lock_key_spends(self, wanted: Collection[tuple[int, date]]) -> list[KeySpendRow]:
+        """Lock the (key, month first day) spend rows, created at 0 when absent, with each
+        key's budget read under the lock. After the periods' locks, which already serialise
+        every writer of these rows (so their own order cannot form a cycle)."""
+
+    @abstractmethod
+    def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
+        """Lock the prepaid balances of these accounts that exist (in account pk order) and
+        return them. After the periods and the key spends."""
 
     @abstractmethod
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
@@ -65,6 +96,28 @@ class Ledger(ABC):
     def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
         """Write the periods' new totals (absolute values, exact Decimals computed by the
         caller: SQLite would add decimals as floats)."""
+
+    def write_totals(
+        self,
+        periods: Sequence[PeriodTotals],
+        spends: Sequence[SpendTotals],
+        balances: Sequence[BalanceTotals],
+    ) -> None:
+        """A charge's writes after its inserts: periods, key spends, balances."""
+        self.update_periods(periods)
+        self.update_key_spends(spends)
+        self.update_balances(balances)
+
+    def update_key_spends(self, totals: Sequence[SpendTotals]) -> None:
+        for spend in totals:
+            KeySpend.objects.filter(pk=spend.id).update(charged=spend.charged)
+
+    def update_balances(self, totals: Sequence[BalanceTotals]) -> None:
+        now = timezone.now()
+        for total in totals:
+            PrepaidBalance.objects.filter(pk=total.account_id).update(
+                balance=total.balance, updated_at=now
+            )
 
 
 def table() -> str:

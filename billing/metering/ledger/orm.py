@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import date
+from decimal import Decimal
 
 from accounts.models import ApiKey
 from catalog.models import ModelPrice
 
-from ...models import BillingPeriod, Subscription, UsageEvent
+from ...models import BillingPeriod, KeySpend, PrepaidBalance, Subscription, UsageEvent
 from ...periods import Month
-from ..rows import KEY_SOURCES, PRICE_SOURCES, EventRow, Key, PaygNow, PeriodTotals, PriceRow
+from ..rows import (
+    KEY_SOURCES,
+    PRICE_SOURCES,
+    EventRow,
+    Key,
+    KeySpendRow,
+    PaygNow,
+    PeriodTotals,
+    PriceRow,
+)
 from .base import Ledger, Recorded, insert_rows, period_months
 
 _KEY_LOOKUPS = [orm for orm, _ in KEY_SOURCES.values()]
@@ -35,9 +46,35 @@ class OrmLedger(Ledger):
             .order_by("pk")
         )
         payg = Subscription.objects.filter(account_id__in=account_ids).values_list(
-            "account_id", "pay_as_you_go", "pay_as_you_go_changed_at"
+            "account_id", "pay_as_you_go", "pay_as_you_go_changed_at", "payg_cap"
         )
-        return periods, {account_id: (enabled, at) for account_id, enabled, at in payg}
+        return periods, {account_id: (enabled, at, cap) for account_id, enabled, at, cap in payg}
+
+    def lock_key_spends(self, wanted: Collection[tuple[int, date]]) -> list[KeySpendRow]:
+        if not wanted:
+            return []
+        KeySpend.objects.bulk_create(
+            [KeySpend(api_key_id=key_id, month=month) for key_id, month in sorted(wanted)],
+            ignore_conflicts=True,
+        )
+        key_ids = sorted({key_id for key_id, _ in wanted})
+        months = sorted({month for _, month in wanted})
+        rows = (
+            KeySpend.objects.select_for_update(no_key=True, of=("self",))
+            .filter(api_key_id__in=key_ids, month__in=months)
+            .order_by("pk")
+            .values_list("pk", "api_key_id", "month", "charged", "api_key__monthly_budget")
+        )
+        return [KeySpendRow._make(row) for row in rows if (row[1], row[2]) in wanted]
+
+    def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
+        rows = (
+            PrepaidBalance.objects.select_for_update(no_key=True)
+            .filter(account_id__in=sorted(account_ids))
+            .order_by("pk")
+            .values_list("account_id", "balance")
+        )
+        return dict(rows)
 
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
         pairs = set(pairs)
@@ -57,5 +94,8 @@ class OrmLedger(Ledger):
     def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
         for period in totals:
             BillingPeriod.objects.filter(pk=period.id).update(
-                consumed=period.consumed, overage=period.overage, written_off=period.written_off
+                consumed=period.consumed,
+                prepaid_used=period.prepaid_used,
+                overage=period.overage,
+                written_off=period.written_off,
             )

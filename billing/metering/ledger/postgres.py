@@ -4,12 +4,25 @@ three times as long as running them), COPY for large inserts, arrays bound as on
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import date
+from decimal import Decimal
 
 from django.db import connection
 
 from ...models import BillingPeriod
 from ...periods import Month
-from ..rows import KEY_SOURCES, PRICE_SOURCES, EventRow, Key, PaygNow, PeriodTotals, PriceRow
+from ..rows import (
+    KEY_SOURCES,
+    PRICE_SOURCES,
+    BalanceTotals,
+    EventRow,
+    Key,
+    KeySpendRow,
+    PaygNow,
+    PeriodTotals,
+    PriceRow,
+    SpendTotals,
+)
 from .base import Ledger, Recorded, columns, insert_rows, period_months, table
 
 # From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
@@ -22,6 +35,7 @@ _PERIOD_FIELDS = (
     "plan_id",
     "included_credits",
     "consumed",
+    "prepaid_used",
     "overage",
     "written_off",
     "status",
@@ -29,6 +43,7 @@ _PERIOD_FIELDS = (
 _KEYS = f"""
     SELECT {", ".join(sql for _, sql in KEY_SOURCES.values())}
     FROM accounts_apikey k LEFT JOIN billing_subscription s ON s.account_id = k.account_id
+    LEFT JOIN billing_prepaidbalance b ON b.account_id = k.account_id
     WHERE k.key_hash = ANY(%s)
 """  # noqa: S608 (constant column names)
 _PRICES = f"""
@@ -39,7 +54,7 @@ _PRICES = f"""
 # The subscriptions' pay-as-you-go switch comes along, read under the same locks.
 _LOCK_PERIODS = f"""
     SELECT {", ".join("p." + field for field in _PERIOD_FIELDS)},
-           s.pay_as_you_go, s.pay_as_you_go_changed_at
+           s.pay_as_you_go, s.pay_as_you_go_changed_at, s.payg_cap
     FROM billing_billingperiod p
     LEFT JOIN billing_subscription s ON s.account_id = p.account_id
     WHERE p.account_id = ANY(%s) AND p.month = ANY(%s)
@@ -52,10 +67,46 @@ _RECORDED = """
 """
 _UPDATE_PERIODS = """
     UPDATE billing_billingperiod AS p
-    SET consumed = v.consumed, overage = v.overage, written_off = v.written_off
-    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[]))
-    AS v (id, consumed, overage, written_off) WHERE p.id = v.id
+    SET consumed = v.consumed, prepaid_used = v.prepaid_used, overage = v.overage,
+        written_off = v.written_off
+    FROM (SELECT * FROM unnest(
+        %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]))
+    AS v (id, consumed, prepaid_used, overage, written_off) WHERE p.id = v.id
 """
+# Key spends: created at 0 when absent and locked in one statement (a no-op DO UPDATE locks
+# the existing rows and returns them), with the key's budget read under the lock. In (key,
+# month) order; their only writers hold the periods' locks first, so no cycle can form.
+_LOCK_SPENDS = """
+    INSERT INTO billing_keyspend AS s (api_key_id, month, charged)
+    SELECT k, m, 0 FROM unnest(%s::bigint[], %s::date[]) AS v (k, m) ORDER BY k, m
+    ON CONFLICT (api_key_id, month) DO UPDATE SET charged = s.charged
+    RETURNING s.id, s.api_key_id, s.month, s.charged,
+        (SELECT k.monthly_budget FROM accounts_apikey k WHERE k.id = s.api_key_id)
+"""
+_LOCK_BALANCES = """
+    SELECT account_id, balance FROM billing_prepaidbalance
+    WHERE account_id = ANY(%s) ORDER BY account_id FOR NO KEY UPDATE
+"""
+_SET_SPENDS = """
+    UPDATE billing_keyspend AS s SET charged = v.charged
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (id, charged)
+    WHERE s.id = v.id
+"""
+_SET_BALANCES = """
+    UPDATE billing_prepaidbalance AS b SET balance = v.balance, updated_at = now()
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (account_id, balance)
+    WHERE b.account_id = v.account_id
+"""
+# The three writes of a charge in one round trip (data-modifying CTEs); empty arrays are no-ops.
+_WRITE_TOTALS = f"""
+    WITH spends AS ({_SET_SPENDS}), balances AS ({_SET_BALANCES})
+    {_UPDATE_PERIODS}
+"""
+
+
+def _columns(rows: Sequence[tuple], width: int) -> list[list]:
+    """Rows as `width` parallel arrays (empty arrays for no rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -80,8 +131,41 @@ class PostgresLedger(Ledger):
             period = BillingPeriod(**dict(zip(_PERIOD_FIELDS, row[:width], strict=True)))
             periods.append(period)
             if row[width] is not None:
-                payg_now[period.account_id] = (row[width], row[width + 1])
+                payg_now[period.account_id] = (row[width], row[width + 1], row[width + 2])
         return periods, payg_now
+
+    def lock_key_spends(self, wanted: Collection[tuple[int, date]]) -> list[KeySpendRow]:
+        if not wanted:
+            return []
+        columns = [list(column) for column in zip(*sorted(wanted), strict=True)]
+        return [KeySpendRow._make(row) for row in _rows(_LOCK_SPENDS, columns)]
+
+    def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
+        if not account_ids:
+            return {}
+        return dict(_rows(_LOCK_BALANCES, [sorted(account_ids)]))
+
+    def update_key_spends(self, totals: Sequence[SpendTotals]) -> None:
+        if totals:
+            with connection.cursor() as cursor:
+                cursor.execute(_SET_SPENDS, _columns(totals, 2))
+
+    def update_balances(self, totals: Sequence[BalanceTotals]) -> None:
+        if totals:
+            with connection.cursor() as cursor:
+                cursor.execute(_SET_BALANCES, _columns(totals, 2))
+
+    def write_totals(
+        self,
+        periods: Sequence[PeriodTotals],
+        spends: Sequence[SpendTotals],
+        balances: Sequence[BalanceTotals],
+    ) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _WRITE_TOTALS,
+                _columns(spends, 2) + _columns(balances, 2) + _columns(periods, 5),
+            )
 
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
         if not pairs:
@@ -108,7 +192,10 @@ class PostgresLedger(Ledger):
         if len(totals) == 1:
             (period,) = totals
             BillingPeriod.objects.filter(pk=period.id).update(
-                consumed=period.consumed, overage=period.overage, written_off=period.written_off
+                consumed=period.consumed,
+                prepaid_used=period.prepaid_used,
+                overage=period.overage,
+                written_off=period.written_off,
             )
             return
         with connection.cursor() as cursor:

@@ -8,10 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from accounts.models import ApiKey
 from billing.metering.ledger import OrmLedger, PostgresLedger
 from billing.metering.ledger.postgres import COPY_MIN
-from billing.metering.rows import EventRow, PeriodTotals
-from billing.models import BillingPeriod, UsageEvent
+from billing.metering.rows import BalanceTotals, EventRow, PeriodTotals, SpendTotals
+from billing.models import (
+    BillingPeriod,
+    KeySpend,
+    PrepaidBalance,
+    Subscription,
+    UsageEvent,
+)
 from billing.periods import Month
 from catalog.models import AIModel
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
@@ -35,8 +42,8 @@ def ledger(request):
     return OrmLedger()
 
 
-def row(key, period, idem, cost="1.625", overage="0", written_off="0"):
-    """An event row; its cost on credits but for the overage and the part written off."""
+def row(key, period, idem, cost="1.625", overage="0", written_off="0", prepaid="0"):
+    """An event row; its cost on credits but for the prepaid, overage and written off parts."""
     return EventRow(
         account_id=key.account_id,
         period_id=period.pk,
@@ -53,7 +60,8 @@ def row(key, period, idem, cost="1.625", overage="0", written_off="0"):
         output_price=Decimal("1000.0000"),
         image_price=None,
         cost=Decimal(cost),
-        credits=Decimal(cost) - Decimal(overage) - Decimal(written_off),
+        credits=Decimal(cost) - Decimal(prepaid) - Decimal(overage) - Decimal(written_off),
+        prepaid=Decimal(prepaid),
         overage=Decimal(overage),
         written_off=Decimal(written_off),
         pay_as_you_go=Decimal(overage) > 0,
@@ -76,6 +84,85 @@ def test_keys_come_with_their_subscription_and_unknown_hashes_are_absent(ledger,
     assert (found.pk, found.account_id, found.key_hash) == (key.pk, key.account_id, key.key_hash)
     assert (found.revoked_at, found.pay_as_you_go) == (None, True)
     assert found.started_at == key.account.subscription.started_at
+    assert (found.expires_at, found.monthly_budget, found.payg_cap, found.has_prepaid) == (
+        None,
+        None,
+        None,
+        False,
+    )
+
+
+def test_keys_carry_budget_expiry_ceiling_and_whether_a_balance_exists(ledger, key):
+    expiry = datetime(2026, 12, 1, tzinfo=ALGIERS)
+    ApiKey.objects.filter(pk=key.pk).update(monthly_budget=Decimal("12.50"), expires_at=expiry)
+    Subscription.objects.filter(account=key.account).update(payg_cap=Decimal("300.00"))
+    PrepaidBalance.objects.create(account=key.account, balance=Decimal("0"))
+
+    (found,) = ledger.keys([key.key_hash])
+
+    assert (found.expires_at, found.monthly_budget, found.payg_cap, found.has_prepaid) == (
+        expiry,
+        Decimal("12.50"),
+        Decimal("300.00"),
+        True,
+    )
+
+
+def test_key_spends_are_created_at_zero_and_locked_with_the_budget(ledger, key):
+    ApiKey.objects.filter(pk=key.pk).update(monthly_budget=Decimal("40.00"))
+    other = ApiKeyFactory(account=key.account)
+    KeySpend.objects.create(api_key=other, month=date(2026, 11, 1), charged=Decimal("3.5"))
+    wanted = {(other.pk, date(2026, 11, 1)), (key.pk, date(2026, 11, 1))}
+
+    with transaction.atomic():
+        rows = ledger.lock_key_spends(wanted)
+        ledger.lock_key_spends(wanted)  # again: no second row
+        ledger.update_key_spends([SpendTotals(rows[0].id, Decimal("7.0000001"))])
+
+    assert {(r.api_key_id, r.month, r.charged, r.budget) for r in rows} == {
+        (other.pk, date(2026, 11, 1), Decimal("3.5"), None),
+        (key.pk, date(2026, 11, 1), Decimal("0"), Decimal("40.00")),
+    }
+    assert KeySpend.objects.count() == 2
+    assert KeySpend.objects.get(pk=rows[0].id).charged == Decimal("7.0000001")
+    assert ledger.lock_key_spends(set()) == []
+
+
+def test_write_totals_writes_periods_spends_and_balances_together(ledger, key, period):
+    PrepaidBalance.objects.create(account=key.account, balance=Decimal("10.00"))
+    with transaction.atomic():
+        (spend,) = ledger.lock_key_spends({(key.pk, date(2026, 11, 1))})
+        ledger.lock_balances({key.account_id})
+
+        ledger.write_totals(
+            [PeriodTotals(period.pk, Decimal(20), Decimal("9.5"), Decimal("1.25"), Decimal(0))],
+            [SpendTotals(spend.id, Decimal("30.75"))],
+            [BalanceTotals(key.account_id, Decimal("0.5"))],
+        )
+        ledger.write_totals([], [], [])  # nothing to write: nothing changes
+
+    period.refresh_from_db()
+    assert (period.consumed, period.prepaid_used, period.overage) == (
+        Decimal(20),
+        Decimal("9.5"),
+        Decimal("1.25"),
+    )
+    assert KeySpend.objects.get(pk=spend.id).charged == Decimal("30.75")
+    assert PrepaidBalance.objects.get(account=key.account).balance == Decimal("0.5")
+
+
+def test_balances_are_locked_when_they_exist_and_updated_exactly(ledger, key):
+    other = customer(credits="50")
+    PrepaidBalance.objects.create(account=key.account, balance=Decimal("10.00"))
+
+    with transaction.atomic():
+        found = ledger.lock_balances({key.account_id, other.account_id})
+        ledger.update_balances([BalanceTotals(key.account_id, Decimal("8.3749999"))])
+
+    assert found == {key.account_id: Decimal("10.00")}
+    assert PrepaidBalance.objects.get(account=key.account).balance == Decimal("8.3749999")
+    assert not PrepaidBalance.objects.filter(account=other.account).exists()
+    assert ledger.lock_balances(set()) == {}
 
 
 def test_prices_are_every_row_of_the_named_models(ledger):
@@ -173,16 +260,23 @@ def test_recorded_reads_exact_account_and_key_pairs(ledger, key, period):
 def test_update_writes_the_periods_totals_exactly(ledger, key, period, several):
     other = customer(credits="50")
     other_period = BillingPeriodFactory(account=other.account, month=date(2026, 11, 1))
-    totals = [PeriodTotals(period.pk, Decimal("20.00"), Decimal("1.0000001"), Decimal("0.375"))]
+    totals = [
+        PeriodTotals(
+            period.pk, Decimal("20.00"), Decimal("2.5"), Decimal("1.0000001"), Decimal("0.375")
+        )
+    ]
     if several:
-        totals.append(PeriodTotals(other_period.pk, Decimal("3.25"), Decimal(0), Decimal("7")))
+        totals.append(
+            PeriodTotals(other_period.pk, Decimal("3.25"), Decimal(0), Decimal(0), Decimal("7"))
+        )
 
     ledger.update_periods(totals)
 
     period.refresh_from_db()
     other_period.refresh_from_db()
-    assert (period.consumed, period.overage, period.written_off) == (
+    assert (period.consumed, period.prepaid_used, period.overage, period.written_off) == (
         Decimal("20.00"),
+        Decimal("2.5"),
         Decimal("1.0000001"),
         Decimal("0.375"),
     )
