@@ -23,7 +23,12 @@ from catalog.models import AIModel, Plan
 from .models import BillingPeriod, BillingSettings, PeriodFee, UsageDaily
 from .money import ZERO, round_money
 from .periods import Month
-from .services.invoices import fee_line_description, overage_line_description
+from .services.invoices import (
+    fee_line_description,
+    line_quantity,
+    overage_line_description,
+    tva_label,
+)
 
 HUNDRED = Decimal(100)
 FEE = "fee"
@@ -67,6 +72,11 @@ class BillLine:
     output_tokens: int | None = None
     images: int | None = None
 
+    @property
+    def quantity(self) -> str:
+        """As the invoice prints it: « 30 jours », « 12 images », tokens in and out."""
+        return line_quantity(self)
+
 
 @dataclass(frozen=True)
 class Bill:
@@ -75,6 +85,10 @@ class Bill:
     tva_rate: Decimal
     tva: Decimal
     ttc: Decimal
+
+    @property
+    def tva_label(self) -> str:
+        return tva_label(self.tva_rate)
 
 
 def bill_draft(
