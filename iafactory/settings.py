@@ -125,6 +125,11 @@ if (
         f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Months of raw usage events kept online (0: all). Older months, once every period of them is
+# closed (invoiced), are exported to CSV.gz and deleted by `usage_events_archive`; the daily
+# rollups, periods and invoices stay (docs/deploy.md, "Croissance").
+USAGE_EVENTS_RETENTION_MONTHS = int(os.environ.get("USAGE_EVENTS_RETENTION_MONTHS", "0"))
+USAGE_ARCHIVE_DIR = Path(os.environ.get("USAGE_ARCHIVE_DIR", VAR_DIR / "archives"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from ..metering.ledger import Ledger, ledger_for
 from ..models import BillingPeriod
 from ..periods import Month
+from .archive import retention_cutoff
 
 DEFAULT_CHUNK_SIZE = 200
 
@@ -40,13 +42,17 @@ def usage_rollups_rebuild(
     ledger: Ledger | None = None,
 ) -> RebuildResult:
     """Rebuild the rollups of one account and/or one month (default: every account, every
-    month that has a period), from the events."""
+    month that has a period), from the events. Months past the events' retention are left
+    alone: their events may be archived, their rollups are all that is left."""
     ledger = ledger or ledger_for()
     periods = BillingPeriod.objects.all()
     if account_id is not None:
         periods = periods.filter(account_id=account_id)
     if month is not None:
         periods = periods.filter(month=month.first_day)
+    if settings.USAGE_EVENTS_RETENTION_MONTHS:
+        cutoff = retention_cutoff(months=settings.USAGE_EVENTS_RETENTION_MONTHS)
+        periods = periods.filter(month__gte=cutoff.first_day)
     result = RebuildResult()
     for first_day in periods.order_by("month").values_list("month", flat=True).distinct():
         result.months += 1
