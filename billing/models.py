@@ -266,11 +266,22 @@ class UsageEvent(models.Model):
     cost = credits + prepaid + overage + written_off.
     """
 
+    # No single-column index on account or period: the composite indexes below (and the
+    # idempotency constraint) start with them and serve the same lookups; each index costs
+    # every insert and some 20 bytes per event.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="usage_events", verbose_name="compte client"
+        Account,
+        on_delete=models.PROTECT,
+        related_name="usage_events",
+        verbose_name="compte client",
+        db_index=False,
     )
     period = models.ForeignKey(
-        BillingPeriod, on_delete=models.PROTECT, related_name="events", verbose_name="période"
+        BillingPeriod,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name="période",
+        db_index=False,
     )
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.PROTECT, related_name="usage_events", verbose_name="clé API"
@@ -557,6 +568,10 @@ class UsageDaily(models.Model):
     prepaid = models.DecimalField("sur le solde prépayé", default=ZERO, **LEDGER_DIGITS)
     overage = models.DecimalField("dépassement", default=ZERO, **LEDGER_DIGITS)
     written_off = models.DecimalField("abandonné", default=ZERO, **LEDGER_DIGITS)
+    # The counts of the events with some overage: what the close's overage lines print.
+    overage_input_tokens = models.BigIntegerField("tokens input en dépassement", default=0)
+    overage_output_tokens = models.BigIntegerField("tokens output en dépassement", default=0)
+    overage_images = models.BigIntegerField("images en dépassement", default=0)
 
     class Meta:
         ordering = ["account", "-day"]

@@ -24,6 +24,7 @@ from accounts.selectors import account_for_user, api_keys_for_account
 from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd
 
+from ..bill import bill_so_far
 from ..models import PlanChange
 from ..money import ZERO
 from ..periods import BILLING_TZ, local_date
@@ -87,6 +88,7 @@ def dashboard(request):
         "active": "dashboard",
         "o": overview,
         "active_keys": account.api_keys.filter(revoked_at__isnull=True).count(),
+        "bill": bill_so_far(period=overview.period),
     }
     return render(request, "accounts/dashboard.html", context)
 

@@ -8,7 +8,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from billing.metering import usage_record_batch
-from billing.models import BillingPeriod, UsageEvent
+from billing.metering.rollups import ROLLUP_COLUMNS, rollups_of
+from billing.models import BillingPeriod, UsageDaily, UsageEvent
 from tests.billing.conftest import customer, text_event
 from tests.conftest import postgres_only
 
@@ -38,6 +39,12 @@ def run_together(work, count=THREADS):
         thread.join()
     assert errors == []
     return results
+
+
+def assert_rollups_are_the_events_sums():
+    """Retried and rolled-back attempts added nothing to the daily rollups."""
+    maintained = sorted(UsageDaily.objects.values_list(*ROLLUP_COLUMNS))
+    assert maintained == sorted(tuple(row) for row in rollups_of(UsageEvent.objects.all()))
 
 
 def deepseek_event(key, idem, output_tokens):
@@ -77,6 +84,7 @@ def test_sixteen_writers_on_one_account_never_overspend_nor_lose_an_event(payg):
     assert (period.written_off > 0) is not payg
     # Exactly one event crossed the limit: only it is split between credits and the rest.
     assert events.exclude(credits=0).exclude(overage=0, written_off=0).count() == 1
+    assert_rollups_are_the_events_sums()
 
 
 def test_the_same_event_sent_by_sixteen_requests_at_once_is_charged_once():
@@ -92,6 +100,7 @@ def test_the_same_event_sent_by_sixteen_requests_at_once_is_charged_once():
     period = BillingPeriod.objects.get(account=key.account)
     assert UsageEvent.objects.count() == 20
     assert period.consumed == UsageEvent.objects.aggregate(total=Sum("cost"))["total"]
+    assert_rollups_are_the_events_sums()
 
 
 def test_overlapping_batches_in_opposite_orders_do_not_deadlock_or_double_charge():
@@ -110,6 +119,7 @@ def test_overlapping_batches_in_opposite_orders_do_not_deadlock_or_double_charge
         cost = UsageEvent.objects.filter(account=key.account).aggregate(total=Sum("cost"))
         assert period.consumed + period.overage + period.written_off == cost["total"]
         assert period.consumed <= period.included_credits
+    assert_rollups_are_the_events_sums()
 
 
 def test_one_key_raced_into_different_periods_is_recorded_once():

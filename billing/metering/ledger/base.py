@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ...models import BillingPeriod, KeySpend, PrepaidBalance, UsageEvent
 from ...periods import Month
+from ..rollups import RollupRow
 from ..rows import (
     DATETIME_COLUMNS,
     EVENT_COLUMNS,
@@ -118,6 +119,16 @@ class Ledger(ABC):
             PrepaidBalance.objects.filter(pk=total.account_id).update(
                 balance=total.balance, updated_at=now
             )
+    @abstractmethod
+    def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:
+        """Add each group's sums to its UsageDaily row, creating it if absent. Call inside the
+        transaction that inserts the events, under their periods' locks."""
+
+    @abstractmethod
+    def rebuild_rollups(self, *, account_ids: Collection[int], month: Month) -> int:
+        """Replace the accounts' UsageDaily rows of `month` by sums of their events; returns
+        how many rows were written. Call under the periods' locks (nothing is inserted
+        meanwhile)."""
 
 
 def table() -> str:
