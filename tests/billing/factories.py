@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 
 import factory
 
-from billing.models import BillingPeriod, Invoice, InvoiceLine, PeriodFee, UsageEvent
+from billing.models import (
+    BillingPeriod,
+    Invoice,
+    InvoiceLine,
+    PeriodFee,
+    UsageDaily,
+    UsageEvent,
+)
 from billing.periods import Month
 from billing.services.invoices import fee_line_description
 from billing.services.periods import period_get_or_create
@@ -90,6 +97,30 @@ class UsageEventFactory(factory.django.DjangoModelFactory):
     written_off = ZERO
     cost = factory.LazyAttribute(lambda o: o.credits + o.overage + o.written_off)
     pay_as_you_go = False
+
+
+class UsageDailyFactory(factory.django.DjangoModelFactory):
+    """A daily rollup row written as it is (the ledger maintains them for recorded events).
+
+    Default: 2026-11-10, gpt-4.1, one call of 500 in + 1 500 out = 1.625 DZD on credits; set
+    `credits`, `prepaid`, `overage`, `written_off` to split the cost (cost is their sum)."""
+
+    class Meta:
+        model = UsageDaily
+
+    account = factory.SubFactory(AccountFactory)
+    api_key = factory.SubFactory(ApiKeyFactory, account=factory.SelfAttribute("..account"))
+    model = factory.LazyFunction(_gpt_41)
+    day = date(2026, 11, 10)
+    events = 1
+    input_tokens = 500
+    output_tokens = 1500
+    images = 0
+    credits = Decimal("1.625")
+    prepaid = ZERO
+    overage = ZERO
+    written_off = ZERO
+    cost = factory.LazyAttribute(lambda o: o.credits + o.prepaid + o.overage + o.written_off)
 
 
 class InvoiceFactory(factory.django.DjangoModelFactory):
