@@ -559,6 +559,10 @@ class UsageDaily(models.Model):
     prepaid = models.DecimalField("sur le solde prépayé", default=ZERO, **LEDGER_DIGITS)
     overage = models.DecimalField("dépassement", default=ZERO, **LEDGER_DIGITS)
     written_off = models.DecimalField("abandonné", default=ZERO, **LEDGER_DIGITS)
+    # The counts of the events with some overage: what the close's overage lines print.
+    overage_input_tokens = models.BigIntegerField("tokens input en dépassement", default=0)
+    overage_output_tokens = models.BigIntegerField("tokens output en dépassement", default=0)
+    overage_images = models.BigIntegerField("images en dépassement", default=0)
 
     class Meta:
         ordering = ["account", "-day"]

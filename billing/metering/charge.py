@@ -14,6 +14,7 @@ from .ledger import Ledger, Recorded
 from .parse import Candidate
 from .payg import payg_recheck
 from .results import ACCEPTED, DUPLICATE, EventResult
+from .rollups import rollups_of
 from .rows import EventRow, PeriodTotals
 
 MAX_PERIOD_USAGE = Decimal(10_000_000_000)
@@ -184,6 +185,7 @@ def charge(
             raise Collision
     else:
         ledger.insert_events(new_rows)
+    ledger.upsert_rollups(rollups_of(new_rows))
     changed = [running for running in periods.values() if running.changed]
     ledger.update_periods([running.totals() for running in changed])
     for running in changed:

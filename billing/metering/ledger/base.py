@@ -15,6 +15,7 @@ from django.db import connection
 
 from ...models import BillingPeriod, UsageEvent
 from ...periods import Month
+from ..rollups import RollupRow
 from ..rows import DATETIME_COLUMNS, EVENT_COLUMNS, EventRow, Key, PaygNow, PeriodTotals, PriceRow
 
 # (account_id, idempotency_key) -> (fingerprint, cost) of an event already recorded.
@@ -65,6 +66,17 @@ class Ledger(ABC):
     def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
         """Write the periods' new totals (absolute values, exact Decimals computed by the
         caller: SQLite would add decimals as floats)."""
+
+    @abstractmethod
+    def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:
+        """Add each group's sums to its UsageDaily row, creating it if absent. Call inside the
+        transaction that inserts the events, under their periods' locks."""
+
+    @abstractmethod
+    def rebuild_rollups(self, *, account_ids: Collection[int], month: Month) -> int:
+        """Replace the accounts' UsageDaily rows of `month` by sums of their events; returns
+        how many rows were written. Call under the periods' locks (nothing is inserted
+        meanwhile)."""
 
 
 def table() -> str:

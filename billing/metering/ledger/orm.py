@@ -7,13 +7,18 @@ from collections.abc import Collection, Sequence
 from accounts.models import ApiKey
 from catalog.models import ModelPrice
 
-from ...models import BillingPeriod, Subscription, UsageEvent
+from ...models import BillingPeriod, Subscription, UsageDaily, UsageEvent
 from ...periods import Month
+from ..rollups import SUM_COLUMNS, EventAmounts, RollupKey, RollupRow, Rollups
 from ..rows import KEY_SOURCES, PRICE_SOURCES, EventRow, Key, PaygNow, PeriodTotals, PriceRow
 from .base import Ledger, Recorded, insert_rows, period_months
 
 _KEY_LOOKUPS = [orm for orm, _ in KEY_SOURCES.values()]
 _PRICE_LOOKUPS = [orm for orm, _ in PRICE_SOURCES.values()]
+_KEY_FIELDS = ("account_id", "day", "model_id", "api_key_id")
+# Rows per bulk statement (SQLite's bound variables) and events read per round trip.
+_BULK = 500
+_READ_CHUNK = 2000
 
 
 class OrmLedger(Ledger):
@@ -59,3 +64,53 @@ class OrmLedger(Ledger):
             BillingPeriod.objects.filter(pk=period.id).update(
                 consumed=period.consumed, overage=period.overage, written_off=period.written_off
             )
+
+    def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:
+        """Read the groups' rows, add in Python (exact Decimals), write back: the periods'
+        locks (SQLite: its one writer) keep anyone else from writing them meanwhile."""
+        if not rollups:
+            return
+        stored = {
+            RollupKey(*(getattr(daily, field) for field in _KEY_FIELDS)): daily
+            for daily in UsageDaily.objects.filter(
+                account_id__in={r.account_id for r in rollups},
+                day__in={r.day for r in rollups},
+                model_id__in={r.model_id for r in rollups},
+                api_key_id__in={r.api_key_id for r in rollups},
+            )
+        }
+        new, changed = [], []
+        for rollup in rollups:
+            daily = stored.get(RollupKey(*rollup[: len(_KEY_FIELDS)]))
+            if daily is None:
+                new.append(UsageDaily(**rollup._asdict()))
+                continue
+            for column in SUM_COLUMNS:
+                setattr(daily, column, getattr(daily, column) + getattr(rollup, column))
+            changed.append(daily)
+        UsageDaily.objects.bulk_create(new, batch_size=_BULK)
+        UsageDaily.objects.bulk_update(changed, SUM_COLUMNS, batch_size=_BULK)
+
+    def rebuild_rollups(self, *, account_ids: Collection[int], month: Month) -> int:
+        """Stream the events (flat memory: only the groups are held) and sum them in Python."""
+        account_ids = list(account_ids)
+        UsageDaily.objects.filter(
+            account_id__in=account_ids, day__gte=month.first_day, day__lte=month.last_day
+        ).delete()
+        rollups = Rollups()
+        events = (
+            UsageEvent.objects.filter(
+                account_id__in=account_ids,
+                occurred_at__gte=month.starts_at,
+                occurred_at__lt=month.ends_at,
+            )
+            .order_by()
+            .values_list(*EventAmounts._fields)
+        )
+        for values in events.iterator(chunk_size=_READ_CHUNK):
+            rollups.add(EventAmounts._make(values))
+        rows = rollups.rows()
+        UsageDaily.objects.bulk_create(
+            [UsageDaily(**row._asdict()) for row in rows], batch_size=_BULK
+        )
+        return len(rows)

@@ -8,7 +8,8 @@ from collections.abc import Collection, Sequence
 from django.db import connection
 
 from ...models import BillingPeriod
-from ...periods import Month
+from ...periods import BILLING_TZ, Month
+from ..rollups import ROLLUP_COLUMNS, SUM_COLUMNS, RollupRow
 from ..rows import KEY_SOURCES, PRICE_SOURCES, EventRow, Key, PaygNow, PeriodTotals, PriceRow
 from .base import Ledger, Recorded, columns, insert_rows, period_months, table
 
@@ -56,6 +57,51 @@ _UPDATE_PERIODS = """
     FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[]))
     AS v (id, consumed, overage, written_off) WHERE p.id = v.id
 """
+
+# One statement per batch: every group's sums as arrays, added to the existing rows.
+_ROLLUP_TYPES = {
+    "account_id": "bigint",
+    "day": "date",
+    "model_id": "bigint",
+    "api_key_id": "bigint",
+    "events": "integer",
+    "input_tokens": "bigint",
+    "output_tokens": "bigint",
+    "images": "bigint",
+    "cost": "numeric",
+    "credits": "numeric",
+    "prepaid": "numeric",
+    "overage": "numeric",
+    "written_off": "numeric",
+    "overage_input_tokens": "bigint",
+    "overage_output_tokens": "bigint",
+    "overage_images": "bigint",
+}
+if tuple(_ROLLUP_TYPES) != ROLLUP_COLUMNS:
+    raise ImportError("_ROLLUP_TYPES must follow RollupRow field by field")
+_UPSERT_ROLLUPS = f"""
+    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
+    SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in _ROLLUP_TYPES.values())})
+    ON CONFLICT (account_id, day, model_id, api_key_id) DO UPDATE SET
+    {", ".join(f"{c} = billing_usagedaily.{c} + EXCLUDED.{c}" for c in SUM_COLUMNS)}
+"""  # noqa: S608 (constant column names)
+_DELETE_ROLLUPS = """
+    DELETE FROM billing_usagedaily WHERE account_id = ANY(%s) AND day BETWEEN %s AND %s
+"""
+# The same sums as metering.rollups, computed by the database over the month's events (the
+# (account, occurred_at) index bounds the read).
+_REBUILD_ROLLUPS = f"""
+    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
+    SELECT account_id, (occurred_at AT TIME ZONE '{BILLING_TZ.key}')::date, model_id, api_key_id,
+        count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
+        sum(prepaid), sum(overage), sum(written_off),
+        coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
+        coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
+        coalesce(sum(images) FILTER (WHERE overage > 0), 0)
+    FROM billing_usageevent
+    WHERE account_id = ANY(%s) AND occurred_at >= %s AND occurred_at < %s
+    GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 (constant column names)
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -113,3 +159,16 @@ class PostgresLedger(Ledger):
             return
         with connection.cursor() as cursor:
             cursor.execute(_UPDATE_PERIODS, [list(column) for column in zip(*totals, strict=True)])
+
+    def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:
+        if not rollups:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(_UPSERT_ROLLUPS, [list(column) for column in zip(*rollups, strict=True)])
+
+    def rebuild_rollups(self, *, account_ids: Collection[int], month: Month) -> int:
+        account_ids = list(account_ids)
+        with connection.cursor() as cursor:
+            cursor.execute(_DELETE_ROLLUPS, [account_ids, month.first_day, month.last_day])
+            cursor.execute(_REBUILD_ROLLUPS, [account_ids, month.starts_at, month.ends_at])
+            return cursor.rowcount

@@ -10,8 +10,9 @@ from django.db import IntegrityError, connection, transaction
 
 from billing.metering.ledger import OrmLedger, PostgresLedger
 from billing.metering.ledger.postgres import COPY_MIN
+from billing.metering.rollups import RollupRow, rollups_of
 from billing.metering.rows import EventRow, PeriodTotals
-from billing.models import BillingPeriod, UsageEvent
+from billing.models import BillingPeriod, UsageDaily, UsageEvent
 from billing.periods import Month
 from catalog.models import AIModel
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
@@ -191,3 +192,59 @@ def test_update_writes_the_periods_totals_exactly(ledger, key, period, several):
         expected_other
     )
     assert BillingPeriod.objects.count() == 2
+
+
+def stored_rollups():
+    return sorted(
+        UsageDaily.objects.values_list(
+            "account_id", "day", "events", "input_tokens", "cost", "credits", "overage",
+            "written_off", "overage_input_tokens", "overage_output_tokens",
+        )
+    )  # fmt: skip
+
+
+def test_upsert_creates_rollups_then_adds_to_them_exactly(ledger, key, period):
+    first = [row(key, period, "a", cost="1.0000000001"), row(key, period, "b", overage="0.5")]
+    second = [row(key, period, "c", cost="2", written_off="2")]
+    late = row(key, period, "d")._replace(
+        occurred_at=datetime(2026, 11, 30, 23, 30, tzinfo=ALGIERS)
+    )
+
+    ledger.upsert_rollups(rollups_of(first))
+    ledger.upsert_rollups(rollups_of([*second, late]))
+
+    assert stored_rollups() == [
+        (key.account_id, date(2026, 11, 10), 3, 1500, Decimal("4.6250000001"),
+         Decimal("2.1250000001"), Decimal("0.5"), Decimal("2"), 500, 1500),
+        (key.account_id, date(2026, 11, 30), 1, 500, Decimal("1.625"), Decimal("1.625"),
+         Decimal("0"), Decimal("0"), 0, 0),
+    ]  # fmt: skip
+
+
+def test_upsert_of_nothing_writes_nothing(ledger):
+    ledger.upsert_rollups([])
+
+    assert not UsageDaily.objects.exists()
+
+
+def test_rebuild_replaces_the_months_rollups_by_the_sums_of_the_events(ledger, key, period):
+    other = customer(credits="50")
+    other_period = BillingPeriodFactory(account=other.account, month=date(2026, 11, 1))
+    rows = [row(key, period, f"e{n}", overage="0.625") for n in range(3)]
+    rows.append(row(other, other_period, "o"))
+    ledger.insert_events(rows)
+    # A wrong row of the month, and one of October the rebuild of November leaves alone.
+    UsageDaily.objects.create(**rollups_of(rows[:1])[0]._replace(events=99)._asdict())
+    eight, zero = Decimal(8), Decimal(0)
+    october = RollupRow(key.account_id, date(2026, 10, 31), rows[0].model_id, key.pk,
+                        1, 0, 0, 1, eight, eight, zero, zero, zero, 0, 0, 0)  # fmt: skip
+    UsageDaily.objects.create(**october._asdict())
+
+    written = ledger.rebuild_rollups(account_ids=[key.account_id], month=NOVEMBER)
+
+    assert written == 1
+    assert stored_rollups() == [
+        (key.account_id, date(2026, 10, 31), 1, 0, Decimal(8), Decimal(8), 0, 0, 0, 0),
+        (key.account_id, date(2026, 11, 10), 3, 1500, Decimal("4.875"), Decimal("3"),
+         Decimal("1.875"), 0, 1500, 4500),
+    ]  # fmt: skip

@@ -1,0 +1,85 @@
+"""Repairs of the daily usage rollups: rebuilt from the events, for an account or a month.
+
+The ledger maintains UsageDaily with every batch; this is for repairs and checks. Each (chunk of
+accounts, month) is one short transaction holding the periods' locks, the same locks the ledger
+takes, so no batch of those accounts and month lands between the delete and the sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from ..metering.ledger import Ledger, ledger_for
+from ..models import BillingPeriod
+from ..periods import Month
+
+DEFAULT_CHUNK_SIZE = 200
+
+
+@dataclass
+class RebuildResult:
+    months: int = 0
+    accounts: int = 0
+    rows: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"Agrégats reconstruits : {self.rows} ligne(s) journalière(s), "
+            f"{self.accounts} période(s) de compte, {self.months} mois."
+        )
+
+
+def usage_rollups_rebuild(
+    *,
+    account_id: int | None = None,
+    month: Month | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ledger: Ledger | None = None,
+) -> RebuildResult:
+    """Rebuild the rollups of one account and/or one month (default: every account, every
+    month that has a period), from the events."""
+    ledger = ledger or ledger_for()
+    periods = BillingPeriod.objects.all()
+    if account_id is not None:
+        periods = periods.filter(account_id=account_id)
+    if month is not None:
+        periods = periods.filter(month=month.first_day)
+    result = RebuildResult()
+    for first_day in periods.order_by("month").values_list("month", flat=True).distinct():
+        result.months += 1
+        of_month = periods.filter(month=first_day)
+        for account_ids in _chunks(of_month, chunk_size):
+            result.accounts += len(account_ids)
+            result.rows += _rebuild_chunk(
+                account_ids=account_ids, month=Month.of(first_day), ledger=ledger
+            )
+    return result
+
+
+@transaction.atomic
+def _rebuild_chunk(*, account_ids: list[int], month: Month, ledger: Ledger) -> int:
+    list(
+        BillingPeriod.objects.select_for_update(no_key=True)
+        .filter(account_id__in=account_ids, month=month.first_day)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return ledger.rebuild_rollups(account_ids=account_ids, month=month)
+
+
+def _chunks(periods, chunk_size: int) -> Iterator[list[int]]:
+    """The periods' account ids in order, a chunk at a time (memory stays flat)."""
+    last = 0
+    while True:
+        ids = list(
+            periods.filter(account_id__gt=last)
+            .order_by("account_id")
+            .values_list("account_id", flat=True)[:chunk_size]
+        )
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
