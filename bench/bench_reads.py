@@ -158,10 +158,13 @@ def populate(n: int) -> dict:
                ) c""",
             """INSERT INTO billing_usagedaily (account_id, day, model_id, api_key_id, events,
                    input_tokens, output_tokens, images, cost, credits, prepaid, overage,
-                   written_off)
+                   written_off, overage_input_tokens, overage_output_tokens, overage_images)
                SELECT account_id, (occurred_at AT TIME ZONE 'Africa/Algiers')::date, model_id,
                    api_key_id, count(*), sum(input_tokens), sum(output_tokens), sum(images),
-                   sum(cost), sum(credits), sum(prepaid), sum(overage), sum(written_off)
+                   sum(cost), sum(credits), sum(prepaid), sum(overage), sum(written_off),
+                   coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
+                   coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
+                   coalesce(sum(images) FILTER (WHERE overage > 0), 0)
                FROM billing_usageevent GROUP BY 1, 2, 3, 4""",
         ]:
             cursor.execute(sql, params)

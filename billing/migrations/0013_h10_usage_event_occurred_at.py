@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0011_invoice_line_images_bigint'),
+        ('billing', '0012_h9_rollup_overage_counts'),
     ]
 
     operations = [
