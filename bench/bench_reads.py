@@ -148,7 +148,7 @@ def populate(n: int) -> dict:
                        + (%(now)s - CASE WHEN g <= %(big_events)s
                                          THEN %(cur_start)s ELSE %(prev_start)s END)
                          * ((g * 0.6180339887) %% 1)::float8 AS occ,
-                       (g * 7919) %% 2000 AS tin, (g * 104729) %% 1000 AS tout,
+                       (g::bigint * 7919) %% 2000 AS tin, (g::bigint * 104729) %% 1000 AS tout,
                        g %% %(models)s AS mi
                    FROM generate_series(1, %(n)s) g
                ) s

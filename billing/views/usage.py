@@ -58,7 +58,7 @@ def usage_page(request):
     return render(request, template, context)
 
 
-def _decimal(value: Decimal) -> str:
+def csv_amount(value: Decimal) -> str:
     """Exact amount with at least two decimals and a decimal comma: « 1,625 », « 32,00 »."""
     value = value.normalize()
     if value.as_tuple().exponent > -2:
@@ -82,7 +82,7 @@ def usage_csv_lines(rows) -> Iterator[str]:
         counts, amounts = counts_and_amounts[:4], counts_and_amounts[4:]
         chunk.append(
             writer.writerow(
-                [day.isoformat(), model, prefix, name, *counts, *(_decimal(a) for a in amounts)]
+                [day.isoformat(), model, prefix, name, *counts, *(csv_amount(a) for a in amounts)]
             )
         )
         if len(chunk) >= EXPORT_CHUNK_ROWS:

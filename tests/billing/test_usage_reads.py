@@ -9,7 +9,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
+from billing.views.usage import csv_amount
 from catalog.models import AIModel
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.billing.factories import UsageDailyFactory
@@ -111,7 +114,7 @@ def test_the_chart_is_drawn_from_the_rollups(client, rollups):
 
 
 def test_the_page_filters_by_range_model_and_key(client, rollups):
-    account, production, staging = rollups
+    account, _production, staging = rollups
     client.force_login(account.owner)
 
     by_range = client.get(URL, {"du": "2026-10-30", "au": "2026-11-03"})
@@ -160,7 +163,9 @@ def test_each_key_shows_what_it_charged_this_month_against_its_budget(client, ro
     assert budgets[production.prefix].percent == 90
     assert budgets[staging.prefix].budget is None
     html = response.content.decode().split('id="key-budgets"')[1]
-    assert "9,01" in html and "10,00" in html and "90&nbsp;%" in html
+    assert "9,01" in html
+    assert "10,00" in html
+    assert "90&nbsp;%" in html
     assert "sans budget" in html
 
 
@@ -215,7 +220,7 @@ def test_the_export_is_a_french_csv_one_row_per_day_model_and_key(client, rollup
 
 
 def test_the_export_takes_the_pages_filters(client, rollups):
-    account, production, staging = rollups
+    account, _production, staging = rollups
     client.force_login(account.owner)
 
     lines = read_csv(
@@ -249,7 +254,7 @@ def test_the_export_needs_a_login(client):
 
 
 def test_the_api_reads_the_rollups_with_its_filters(client, rollups):
-    account, production, staging = rollups
+    _account, production, staging = rollups
 
     def get(**params):
         return client.get(
@@ -271,3 +276,17 @@ def test_the_api_reads_the_rollups_with_its_filters(client, rollups):
         "1.005",
     ]
     assert [r["date"] for r in get(model="flux-schnell")] == ["2026-11-10"]
+
+
+@given(
+    st.decimals(
+        min_value=0, max_value=Decimal("1e17"), places=10, allow_nan=False, allow_infinity=False
+    )
+)
+def test_export_amounts_are_exact_with_a_decimal_comma(value):
+    text = csv_amount(value)
+
+    assert "." not in text
+    assert " " not in text
+    assert len(text.split(",")[1]) >= 2
+    assert Decimal(text.replace(",", ".")) == value
