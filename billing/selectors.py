@@ -122,6 +122,13 @@ def usage_totals(rows: QuerySet[UsageDaily]) -> dict:
     return _clean(rows.order_by().aggregate(**TOTALS))
 
 
+def _sum_rows(rows: list[dict]) -> dict:
+    """The totals of per-model rows (exact sums, no further query)."""
+    return {
+        name: sum((row[name] for row in rows), ZERO if name in AMOUNTS else 0) for name in TOTALS
+    }
+
+
 @dataclass(frozen=True)
 class KeyBudget:
     """One key's spend in a month (credits, prepaid and overage: what it charged, as the
@@ -213,13 +220,14 @@ def month_usage(
     if filters is None:
         filters = UsageFilters(start=month.first_day, end=month.last_day)
     rows = filters.rows(account=account)
+    per_model = usage_per_model(rows)
     return MonthUsage(
         month=month,
         period=BillingPeriod.objects.filter(account=account, month=month.first_day).first(),
-        per_model=usage_per_model(rows),
+        per_model=per_model,
         per_key=usage_per_key(rows),
         per_day=usage_per_day_and_model(rows),
-        totals=usage_totals(rows),
+        totals=_sum_rows(per_model),
     )
 
 

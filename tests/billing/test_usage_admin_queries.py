@@ -62,7 +62,7 @@ def assert_cheap(queries):
     assert sqls, "the list did not read events"
     for sql in sqls:
         if "COUNT(" in sql.upper():
-            assert re.search(r"LIMIT\s+10001", sql), sql
+            assert re.search(r"LIMIT\s+2001", sql), sql
         assert '"accounts_user"' not in sql, sql
 
 
