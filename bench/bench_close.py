@@ -185,6 +185,9 @@ def populate(n: int) -> dict:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {table}), 1))"
                 )
+    # The daily rollups the ledger would have kept with these events (the close reads them).
+    call_command("usage_rollups_rebuild", "--month", str(month), verbosity=0)
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     connection.close()
     return {

@@ -27,6 +27,7 @@ from accounts.authentication import (
 )
 from catalog.models import AIModel
 
+from .bill import Bill, bill_so_far
 from .metering import (
     MAX_BATCH,
     BatchTooLarge,
@@ -141,6 +142,46 @@ class ScheduledPlanOut(serializers.Serializer):
     effective_at = serializers.DateTimeField()
 
 
+class BillLineOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["fee", "overage"])
+    description = serializers.CharField()
+    amount = Amount(help_text="HT, arrondi au centime.")
+    days = serializers.IntegerField(allow_null=True)
+    input_tokens = serializers.IntegerField(allow_null=True)
+    output_tokens = serializers.IntegerField(allow_null=True)
+    images = serializers.IntegerField(allow_null=True)
+
+
+class BillOut(serializers.Serializer):
+    lines = BillLineOut(many=True)
+    ht = Amount()
+    tva_rate = Amount(help_text="Taux de TVA en %, 0 pour un compte exonéré.")
+    tva = Amount()
+    ttc = Amount()
+
+
+def bill_json(bill: Bill) -> dict:
+    """The month's bill so far, as the invoice the close would issue now (decimal strings)."""
+    return {
+        "lines": [
+            {
+                "kind": line.kind,
+                "description": line.description,
+                "amount": amount(line.amount),
+                "days": line.days,
+                "input_tokens": line.input_tokens,
+                "output_tokens": line.output_tokens,
+                "images": line.images,
+            }
+            for line in bill.lines
+        ],
+        "ht": amount(bill.ht),
+        "tva_rate": amount(bill.tva_rate),
+        "tva": amount(bill.tva),
+        "ttc": amount(bill.ttc),
+    }
+
+
 class AccountOut(serializers.Serializer):
     plan = serializers.CharField(allow_null=True, help_text="starter, standard, expert ou null.")
     pay_as_you_go = serializers.BooleanField()
@@ -149,6 +190,10 @@ class AccountOut(serializers.Serializer):
     overage = Amount(help_text="Dépassement du mois, facturé en fin de mois (DZD, exact).")
     written_off = Amount(help_text="Part abandonnée, jamais facturée (DZD, exact).")
     scheduled_plan = ScheduledPlanOut(allow_null=True, help_text="Changement programmé.")
+    bill_so_far = BillOut(
+        help_text="Facture en cours : ce que la clôture facturerait si le mois finissait "
+        "maintenant (même calcul)."
+    )
 
 
 class UsageRowOut(serializers.Serializer):
@@ -327,6 +372,7 @@ class AccountView(CustomerView):
                 "overage": amount(period.overage),
                 "written_off": amount(period.written_off),
                 "scheduled_plan": scheduled,
+                "bill_so_far": bill_json(bill_so_far(period=period)),
             }
         )
 

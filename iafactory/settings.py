@@ -111,6 +111,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
+# Web requests only: one slow query cannot hold a worker for a minute. iafactory/wsgi.py sets
+# IAFACTORY_WEB_PROCESS before the settings load; the close, Celery and management commands
+# never import it and run without a limit. 0 turns it off.
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "10000"))
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("IAFACTORY_WEB_PROCESS") == "1"
+    and DB_STATEMENT_TIMEOUT_MS > 0
+):
+    # Set once per connection by the server at connect time: nothing per request.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

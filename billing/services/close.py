@@ -18,12 +18,13 @@ from decimal import Decimal
 from itertools import chain
 
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
-from catalog.models import AIModel, Plan
+from catalog.models import Plan
 
+from ..bill import Bill, BillCatalog, bills_load, tva_rate_for
 from ..models import (
     BillingPeriod,
     BillingSettings,
@@ -31,18 +32,14 @@ from ..models import (
     Invoice,
     InvoiceLine,
     InvoiceSequence,
-    PeriodFee,
-    UsageEvent,
 )
-from ..money import ZERO, round_money
+from ..money import ZERO
 from ..periods import Month, local_date
 from .bulk import bulk_insert
 from .invoices import (
-    fee_line_description,
     invoice_number,
     invoices_issued_notify,
     invoices_issued_notify_pending,
-    overage_line_description,
     seller_snapshot,
 )
 from .periods import periods_ensure
@@ -50,7 +47,6 @@ from .periods import periods_ensure
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 1000
-HUNDRED = Decimal(100)
 
 
 class CloseError(ValueError):
@@ -96,24 +92,17 @@ class _Catalog:
 
     tva_rate: Decimal
     seller: dict[str, str]
-    plans: dict[int, Plan]
-    models: dict[int, AIModel]
-    model_rank: dict[int, int]
+    bill: BillCatalog
+
+    @property
+    def plans(self) -> dict[int, Plan]:
+        return self.bill.plans
 
     @classmethod
     def load(cls) -> _Catalog:
         billing = BillingSettings.load()
-        # Text models first, then images, each in catalog order.
-        models = sorted(
-            AIModel.objects.all(),
-            key=lambda model: (model.kind != AIModel.Kind.TEXT, model.order, model.slug),
-        )
         return cls(
-            tva_rate=billing.tva_rate,
-            seller=seller_snapshot(billing),
-            plans={plan.pk: plan for plan in Plan.objects.all()},
-            models={model.pk: model for model in models},
-            model_rank={model.pk: rank for rank, model in enumerate(models)},
+            tva_rate=billing.tva_rate, seller=seller_snapshot(billing), bill=BillCatalog.load()
         )
 
 
@@ -331,8 +320,20 @@ def _id_chunks(accounts, chunk_size: int) -> Iterator[list[int]]:
 class _Draft:
     period_id: int
     account_id: int
-    lines: list[InvoiceLine]
-    total_ht: Decimal = ZERO
+    bill: Bill
+
+
+# What an invoice copies of its customer, as it is on the day it is issued.
+_CUSTOMER_FIELDS = (
+    "name",
+    "owner__email",
+    "billing_address",
+    "nif",
+    "nis",
+    "rc",
+    "article",
+    "tva_exempt",
+)
 
 
 @transaction.atomic
@@ -349,94 +350,46 @@ def _invoice_chunk(
     if not periods:
         return 0, []
     period_ids = [period_id for period_id, _ in periods]
-    drafts = {
-        period_id: _Draft(period_id=period_id, account_id=account_id, lines=[])
-        for period_id, account_id in periods
+    customers = {
+        row[0]: row[1:]
+        for row in Account.objects.filter(pk__in=[account_id for _, account_id in periods])
+        .values_list("pk", *_CUSTOMER_FIELDS)
+        .order_by()
     }
+    tva_rates = {
+        account_id: tva_rate_for(exempt=customer[-1], rate=catalog.tva_rate)
+        for account_id, customer in customers.items()
+    }
+    # The same function as the bill so far the customer saw during the month.
+    bills = bills_load(periods=periods, month=month, tva_rates=tva_rates, catalog=catalog.bill)
+    to_issue = [
+        _Draft(period_id=period_id, account_id=account_id, bill=bills[period_id])
+        for period_id, account_id in periods
+        if bills[period_id].ht > ZERO
+    ]
 
-    for period_id, plan_id, first_day, days, amount in (
-        PeriodFee.objects.filter(period_id__in=period_ids)
-        .order_by("period_id", "first_day")
-        .values_list("period_id", "plan_id", "first_day", "days", "amount")
-    ):
-        drafts[period_id].lines.append(
-            InvoiceLine(
-                kind=InvoiceLine.Kind.FEE,
-                description=fee_line_description(
-                    plan_name=catalog.plans[plan_id].name, first_day=first_day, days=days
-                ),
-                plan_id=plan_id,
-                days=days,
-                amount=round_money(amount),
-            )
-        )
-
-    overage_rows = sorted(
-        UsageEvent.objects.filter(period_id__in=period_ids, overage__gt=0)
-        .values("period_id", "model_id")
-        .annotate(
-            overage=Sum("overage"),
-            input_tokens=Sum("input_tokens"),
-            output_tokens=Sum("output_tokens"),
-            images=Sum("images"),
-        )
-        .order_by(),
-        key=lambda row: (row["period_id"], catalog.model_rank[row["model_id"]]),
+    invoices = (
+        _issue(drafts=to_issue, month=month, catalog=catalog, customers=customers)
+        if to_issue
+        else []
     )
-    for row in overage_rows:
-        model = catalog.models[row["model_id"]]
-        is_text = model.kind == AIModel.Kind.TEXT
-        drafts[row["period_id"]].lines.append(
-            InvoiceLine(
-                kind=InvoiceLine.Kind.OVERAGE,
-                description=overage_line_description(model_name=model.name),
-                model_id=model.pk,
-                input_tokens=row["input_tokens"] if is_text else None,
-                output_tokens=row["output_tokens"] if is_text else None,
-                images=None if is_text else row["images"],
-                amount=round_money(row["overage"]),
-            )
-        )
-
-    to_issue = []
-    for draft in drafts.values():
-        draft.total_ht = sum((line.amount for line in draft.lines), ZERO)
-        if draft.total_ht > ZERO:
-            to_issue.append(draft)
-
-    invoices = _issue(drafts=to_issue, month=month, catalog=catalog) if to_issue else []
     BillingPeriod.objects.filter(pk__in=period_ids).update(
         status=BillingPeriod.Status.CLOSED, closed_at=timezone.now()
     )
     return len(period_ids), invoices
 
 
-def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Invoice]:
+def _issue(
+    *, drafts: list[_Draft], month: Month, catalog: _Catalog, customers: dict[int, tuple]
+) -> list[Invoice]:
     now = timezone.now()
-    customers = {
-        row[0]: row[1:]
-        for row in Account.objects.filter(pk__in=[draft.account_id for draft in drafts])
-        .values_list(
-            "pk",
-            "name",
-            "owner__email",
-            "billing_address",
-            "nif",
-            "nis",
-            "rc",
-            "article",
-            "tva_exempt",
-        )
-        .order_by()
-    }
     year = local_date(now).year
     first = _sequence_reserve(year=year, count=len(drafts))
 
     invoices = []
     for offset, draft in enumerate(drafts):
-        name, email, address, nif, nis, rc, article, tva_exempt = customers[draft.account_id]
-        rate = ZERO if tva_exempt else catalog.tva_rate
-        tva = round_money(draft.total_ht * rate / HUNDRED)
+        name, email, address, nif, nis, rc, article, _ = customers[draft.account_id]
+        bill = draft.bill
         invoices.append(
             Invoice(
                 account_id=draft.account_id,
@@ -455,20 +408,31 @@ def _issue(*, drafts: list[_Draft], month: Month, catalog: _Catalog) -> list[Inv
                 customer_rc=rc,
                 customer_article=article,
                 seller=catalog.seller,
-                total_ht=draft.total_ht,
-                tva_rate=rate,
-                tva_amount=tva,
-                total_ttc=draft.total_ht + tva,
+                total_ht=bill.ht,
+                tva_rate=bill.tva_rate,
+                tva_amount=bill.tva,
+                total_ttc=bill.ttc,
             )
         )
     bulk_insert(Invoice, invoices, pk_by="period_id")
 
-    lines = []
-    for invoice, draft in zip(invoices, drafts, strict=True):
-        for position, line in enumerate(draft.lines, start=1):
-            line.invoice = invoice
-            line.position = position
-            lines.append(line)
+    lines = [
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            kind=line.kind,
+            description=line.description,
+            plan_id=line.plan_id,
+            model_id=line.model_id,
+            days=line.days,
+            input_tokens=line.input_tokens,
+            output_tokens=line.output_tokens,
+            images=line.images,
+            amount=line.amount,
+        )
+        for invoice, draft in zip(invoices, drafts, strict=True)
+        for position, line in enumerate(draft.bill.lines, start=1)
+    ]
     bulk_insert(InvoiceLine, lines)
     return invoices
 

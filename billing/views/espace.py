@@ -23,6 +23,7 @@ from accounts.selectors import account_for_user, api_keys_for_account
 from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd
 
+from ..bill import bill_so_far
 from ..models import PlanChange
 from ..periods import local_date
 from ..selectors import account_overview, plans_offered
@@ -83,6 +84,7 @@ def dashboard(request):
         "active": "dashboard",
         "o": overview,
         "active_keys": account.api_keys.filter(revoked_at__isnull=True).count(),
+        "bill": bill_so_far(period=overview.period),
     }
     return render(request, "accounts/dashboard.html", context)
 

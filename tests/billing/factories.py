@@ -1,5 +1,6 @@
 """Billing factories. Rows are written as they are, without going through the services:
-a UsageEventFactory row does not touch its period's totals (use usage_record_batch for that).
+a UsageEventFactory row does not touch its period's totals (use usage_record_batch for that),
+but it is added to the daily rollups, as the ledger adds every event it inserts.
 """
 
 import hashlib
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import factory
 
+from billing.metering import ledger_for
+from billing.metering.rollups import rollups_of
 from billing.models import (
     BillingPeriod,
     Invoice,
@@ -97,6 +100,13 @@ class UsageEventFactory(factory.django.DjangoModelFactory):
     written_off = ZERO
     cost = factory.LazyAttribute(lambda o: o.credits + o.overage + o.written_off)
     pay_as_you_go = False
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        event = super()._create(model_class, *args, **kwargs)
+        # Written here past the ledger: its daily rollups kept as the ledger keeps them.
+        ledger_for().upsert_rollups(rollups_of([event]))
+        return event
 
 
 class UsageDailyFactory(factory.django.DjangoModelFactory):

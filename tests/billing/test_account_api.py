@@ -61,6 +61,23 @@ def test_account_shows_the_current_period(starter_key):
         "overage": "0.00",
         "written_off": "0.00",
         "scheduled_plan": None,
+        "bill_so_far": {
+            "lines": [
+                {
+                    "kind": "fee",
+                    "description": "Formule Starter — 1er au 30 novembre 2026 (30 jours)",
+                    "amount": "500.00",
+                    "days": 30,
+                    "input_tokens": None,
+                    "output_tokens": None,
+                    "images": None,
+                }
+            ],
+            "ht": "500.00",
+            "tva_rate": "19.00",
+            "tva": "95.00",
+            "ttc": "595.00",
+        },
     }
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0012_h9_rollup_overage_counts'),
+        ('billing', '0013_h9_usage_event_single_indexes'),
     ]
 
     operations = [
