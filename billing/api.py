@@ -38,10 +38,15 @@ from .metering import (
 )
 from .money import CENT
 from .periods import Month, local_date
-from .selectors import usage_events, usage_per_day_and_model
+from .selectors import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_USAGE_DAYS,
+    UsageFilters,
+    usage_per_day_and_model,
+)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
-MAX_USAGE_DAYS = 366
 
 
 def amount(value: Decimal | None) -> str | None:
@@ -407,11 +412,6 @@ def _date_param(request, name: str, default: date) -> date:
     return day
 
 
-# Billing has no data before 2000; far-future dates would overflow date arithmetic.
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2999, 12, 31)
-
-
 class _BadFilter(Exception):
     pass
 
@@ -421,12 +421,26 @@ class UsageView(CustomerView):
         tags=["compte"],
         operation_id="usage",
         summary="Consommation du compte, par jour et par modèle",
-        description="Jours en heure d'Alger. Par défaut, le mois en cours.",
+        description="Jours en heure d'Alger. Par défaut, du 1er du mois en cours à aujourd'hui. "
+        "Filtres combinables : période (au plus 366 jours), modèle, clé. Lu dans les totaux "
+        "journaliers : le temps de réponse ne dépend pas du nombre d'appels.",
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, description="Premier jour inclus."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Dernier jour inclus."),
-            OpenApiParameter("model", OpenApiTypes.STR, description="Identifiant du modèle."),
-            OpenApiParameter("key", OpenApiTypes.STR, description="Préfixe d'une clé du compte."),
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.DATE,
+                description="Premier jour inclus (AAAA-MM-JJ) ; par défaut le 1er du mois.",
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                description="Dernier jour inclus ; par défaut aujourd'hui (au plus 366 jours).",
+            ),
+            OpenApiParameter(
+                "model", OpenApiTypes.STR, description="Identifiant du modèle, ex. « gpt-4.1 »."
+            ),
+            OpenApiParameter(
+                "key", OpenApiTypes.STR, description="Préfixe d'une clé du compte, « iaf_… »."
+            ),
         ],
         responses={200: UsageOut, 400: _detail_schema, 401: _detail_schema},
     )
@@ -440,17 +454,18 @@ class UsageView(CustomerView):
                 raise _BadFilter("« to » doit être postérieur ou égal à « from ».")
             if (end - start).days >= MAX_USAGE_DAYS:
                 raise _BadFilter(f"Période trop longue : au plus {MAX_USAGE_DAYS} jours.")
-            model = request.query_params.get("model") or None
-            if model and not AIModel.objects.filter(slug=model).exists():
-                raise _BadFilter(f"Modèle inconnu : « {model[:60]} ».")
-            key = request.query_params.get("key") or None
-            if key and not account.api_keys.filter(prefix=key).exists():
-                raise _BadFilter(f"Aucune clé de ce compte n'a le préfixe « {key[:20]} ».")
+            slug = request.query_params.get("model") or None
+            model = AIModel.objects.filter(slug=slug).first() if slug else None
+            if slug and model is None:
+                raise _BadFilter(f"Modèle inconnu : « {slug[:60]} ».")
+            prefix = request.query_params.get("key") or None
+            key = account.api_keys.filter(prefix=prefix).first() if prefix else None
+            if prefix and key is None:
+                raise _BadFilter(f"Aucune clé de ce compte n'a le préfixe « {prefix[:20]} ».")
         except _BadFilter as error:
             return _detail(str(error), status.HTTP_400_BAD_REQUEST)
-        rows = usage_per_day_and_model(
-            usage_events(account=account, start=start, end=end, model_slug=model, key_prefix=key)
-        )
+        filters = UsageFilters(start=start, end=end, model=model, api_key=key)
+        rows = usage_per_day_and_model(filters.rows(account=account))
         return Response(
             {
                 "from": start.isoformat(),

@@ -87,8 +87,20 @@ def _money_label(value: Decimal) -> str:
     return format_money(value)
 
 
-def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:
-    """`rows`: usage_per_day_and_model rows (day, model, cost) of the month."""
+def _day_label(start: date, offset: int) -> str:
+    day = start + timedelta(days=offset)
+    return str(day.day) if day.day != 1 or offset == 0 else f"{day:%d/%m}"
+
+
+def daily_cost_chart(
+    *, month: Month | None = None, rows: list[dict], start: date | None = None, days: int = 0
+) -> Chart:
+    """`rows`: usage_per_day_and_model rows (day, model, cost) of the month, or of the `days`
+    days from `start` (a range chosen with the page's filters)."""
+    if month is not None:
+        start, days = month.first_day, month.days
+    if start is None or days <= 0:
+        raise ValueError("daily_cost_chart needs a month or a start and a number of days")
     totals: dict[str, Decimal] = {}
     per_day: dict[date, dict[str, Decimal]] = {}
     for row in rows:
@@ -98,13 +110,13 @@ def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:
     colours = {model: PALETTE[i % len(PALETTE)] for i, model in enumerate(order)}
     day_max = max((sum(costs.values(), ZERO) for costs in per_day.values()), default=ZERO)
     top = _nice_ceiling(day_max)
-    slot = PLOT_W / month.days
+    slot = PLOT_W / days
     bar_width = max(slot * 0.7, 1.0)
     baseline = TOP + PLOT_H
 
     bars = []
-    for offset in range(month.days):
-        day = month.first_day + timedelta(days=offset)
+    for offset in range(days):
+        day = start + timedelta(days=offset)
         y = Decimal(baseline)  # geometry in Decimal too: costs never pass through float
         for model in order:
             cost = per_day.get(day, {}).get(model)
@@ -126,10 +138,11 @@ def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:
         Tick(y=round(baseline - PLOT_H * i / 4, 2), label=_amount_label(top * i / 4))
         for i in range(5)
     ]
-    days = [
-        DayLabel(x=round(LEFT + (d - 1) * slot + slot / 2, 2), label=str(d))
-        for d in range(1, month.days + 1)
-        if d == 1 or d % 5 == 0
+    every = max(5, round(days / 6 / 5) * 5)  # about six labels, whatever the range
+    labels = [
+        DayLabel(x=round(LEFT + offset * slot + slot / 2, 2), label=_day_label(start, offset))
+        for offset in range(days)
+        if offset == 0 or (offset + 1) % every == 0
     ]
     series = [Series(model, colours[model], totals[model]) for model in order]
     return Chart(
@@ -140,7 +153,7 @@ def daily_cost_chart(*, month: Month, rows: list[dict]) -> Chart:
         baseline=baseline,
         bars=bars,
         ticks=ticks,
-        days=days,
+        days=labels,
         series=series,
         maximum=top,
     )

@@ -32,6 +32,7 @@ def bench_databases():
     urls = {
         "BENCH_DATABASE_URL": urlunsplit(parts._replace(path=f"/{base}_bench_usage_smoke")),
         "BENCH_CLOSE_DATABASE_URL": urlunsplit(parts._replace(path=f"/{base}_bench_close_smoke")),
+        "BENCH_READS_DATABASE_URL": urlunsplit(parts._replace(path=f"/{base}_bench_reads_smoke")),
     }
     yield urls
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
@@ -64,3 +65,5 @@ def test_every_benchmark_completes_at_smoke_size(bench_databases, tmp_path):
     assert "WRONG" not in output
     assert "Target: 100 000 accounts" in result.stdout
     assert "peak RSS: gunicorn worker" in result.stdout
+    assert "same, search by a customer's e-mail" in result.stdout
+    assert "peak RSS: measuring process" in result.stdout

@@ -3,10 +3,20 @@
 The ledger is written by the metering service only; staff look, filter and search.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import admin
-from django.db.models import Sum
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from accounts.models import Account, ApiKey
+from iafactory.formatting import month_label
 
 from ..models import BillingPeriod, CreditAlert, PeriodFee, UsageEvent
+from ..periods import Month
 from .invoices import AccountFilter
 
 
@@ -21,6 +31,82 @@ class ReadOnly(admin.ModelAdmin):
         return False
 
 
+class CappedCountPaginator(Paginator):
+    """Counts at most CAP rows (`SELECT COUNT(*) FROM (… LIMIT CAP + 1)`), never the whole
+    table: « 2 001 » reads "more than 2 000" (40 pages of 50); narrow the filters to see
+    further."""
+
+    CAP = 2_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
+
+
+class MonthFilter(admin.SimpleListFilter):
+    """The month of the events (Algiers): the current one by default, so that the list always
+    reads an indexed range of occurred_at, never the whole table."""
+
+    title = "mois"
+    parameter_name = "mois"
+    ALL = "tous"
+
+    def lookups(self, request, model_admin):
+        month = Month.current()
+        months = []
+        for _ in range(12):
+            months.append((str(month), month_label(month)))
+            month = month.previous()
+        return [*months, (self.ALL, "Tous les mois (lent)")]
+
+    def month(self) -> Month | None:
+        value = self.value()
+        if value == self.ALL:
+            return None
+        try:
+            return Month.parse(value) if value else Month.current()
+        except ValueError:
+            return Month.current()
+
+    def choices(self, changelist):
+        chosen = self.month()
+        for value, label in self.lookup_choices:
+            selected = (value == self.ALL and chosen is None) or (
+                chosen is not None and value == str(chosen)
+            )
+            yield {
+                "selected": selected,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        month = self.month()
+        if month is None:
+            return queryset
+        return queryset.filter(occurred_at__gte=month.starts_at, occurred_at__lt=month.ends_at)
+
+
+class UsageAccountFilter(AccountFilter):
+    """Account number or part of its name, resolved to account ids first: the events are then
+    read through the (account, occurred_at) index, never joined to every account."""
+
+    MAX_ACCOUNTS = 50
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        if value.isdigit():
+            return queryset.filter(account_id=int(value))
+        ids = list(
+            Account.objects.filter(name__icontains=value)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: self.MAX_ACCOUNTS]
+        )
+        return queryset.filter(account_id__in=ids)
+
+
 @admin.register(UsageEvent)
 class UsageEventAdmin(ReadOnly):
     list_display = [
@@ -33,22 +119,47 @@ class UsageEventAdmin(ReadOnly):
         "images",
         "cost",
         "credits",
+        "prepaid",
         "overage",
         "written_off",
         "pay_as_you_go",
     ]
-    # The biggest table: accounts are filtered through a text box, never listed in the sidebar.
-    list_filter = [
-        "model",
-        ("occurred_at", admin.DateFieldListFilter),
-        "pay_as_you_go",
-        AccountFilter,
-    ]
-    search_fields = ["idempotency_key", "account__name", "account__owner__email", "api_key__prefix"]
+    # The biggest table: no date hierarchy (it reads every date of the range), no facets
+    # (counts), no full count; accounts through a text box, never listed in the sidebar.
+    list_filter = [MonthFilter, UsageAccountFilter, "model", "pay_as_you_go"]
+    search_fields = ["idempotency_key"]  # the search box; get_search_results does the work
+    search_help_text = (
+        "E-mail du client, nom de l'organisation, préfixe de clé (iaf_…) ou clé d'idempotence "
+        "exacte (dans le mois choisi)."
+    )
     list_select_related = ["account", "model", "api_key"]
-    date_hierarchy = "occurred_at"
-    show_full_result_count = False  # COUNT(*) over millions of events on every page is slow
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     readonly_fields = [f.name for f in UsageEvent._meta.fields]
+    MAX_MATCHES = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        """Accounts (by owner e-mail or organisation) and keys (by prefix) are looked up first,
+        then the events by their ids; a term matching none is an exact idempotency key."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        accounts = Account.objects.filter(
+            Q(owner__email__iexact=term) if "@" in term else Q(name__icontains=term)
+        )
+        account_ids = list(accounts.order_by("pk").values_list("pk", flat=True)[: self.MAX_MATCHES])
+        key_ids = list(
+            ApiKey.objects.filter(prefix__startswith=term)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: self.MAX_MATCHES]
+            if term.startswith("iaf_")
+            else []
+        )
+        if account_ids or key_ids:
+            return queryset.filter(Q(account_id__in=account_ids) | Q(api_key_id__in=key_ids)), False
+        return queryset.filter(idempotency_key=term), False
 
 
 class PeriodFeeInline(admin.TabularInline):
@@ -99,7 +210,7 @@ class BillingPeriodAdmin(ReadOnly):
         "remaining_credits",
         "overage",
         "written_off",
-        "events_total",
+        "events_link",
         "created_at",
         "closed_at",
     ]
@@ -110,11 +221,13 @@ class BillingPeriodAdmin(ReadOnly):
     def remaining_credits(self, obj):
         return obj.remaining
 
-    @admin.display(description="événements (coût, nombre)")
-    def events_total(self, obj):
-        totals = obj.events.aggregate(cost=Sum("cost"))
-        count = obj.events.count()
-        return f"{totals['cost'] or 0} DZD, {count} événement(s)"
+    @admin.display(description="événements")
+    def events_link(self, obj):
+        # The period's events are never loaded here: a link to the list, filtered on the
+        # account and the month (both indexed).
+        url = reverse("admin:billing_usageevent_changelist")
+        query = urlencode({"compte": obj.account_id, "mois": str(Month.of(obj.month))})
+        return format_html('<a href="{}?{}">Voir les événements du mois</a>', url, query)
 
 
 @admin.register(CreditAlert)

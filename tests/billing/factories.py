@@ -12,7 +12,14 @@ import factory
 
 from billing.metering import ledger_for
 from billing.metering.rollups import rollups_of
-from billing.models import BillingPeriod, Invoice, InvoiceLine, PeriodFee, UsageEvent
+from billing.models import (
+    BillingPeriod,
+    Invoice,
+    InvoiceLine,
+    PeriodFee,
+    UsageDaily,
+    UsageEvent,
+)
 from billing.periods import Month
 from billing.services.invoices import fee_line_description
 from billing.services.periods import period_get_or_create
@@ -100,6 +107,30 @@ class UsageEventFactory(factory.django.DjangoModelFactory):
         # Written here past the ledger: its daily rollups kept as the ledger keeps them.
         ledger_for().upsert_rollups(rollups_of([event]))
         return event
+
+
+class UsageDailyFactory(factory.django.DjangoModelFactory):
+    """A daily rollup row written as it is (the ledger maintains them for recorded events).
+
+    Default: 2026-11-10, gpt-4.1, one call of 500 in + 1 500 out = 1.625 DZD on credits; set
+    `credits`, `prepaid`, `overage`, `written_off` to split the cost (cost is their sum)."""
+
+    class Meta:
+        model = UsageDaily
+
+    account = factory.SubFactory(AccountFactory)
+    api_key = factory.SubFactory(ApiKeyFactory, account=factory.SelfAttribute("..account"))
+    model = factory.LazyFunction(_gpt_41)
+    day = date(2026, 11, 10)
+    events = 1
+    input_tokens = 500
+    output_tokens = 1500
+    images = 0
+    credits = Decimal("1.625")
+    prepaid = ZERO
+    overage = ZERO
+    written_off = ZERO
+    cost = factory.LazyAttribute(lambda o: o.credits + o.prepaid + o.overage + o.written_off)
 
 
 class InvoiceFactory(factory.django.DjangoModelFactory):

@@ -47,14 +47,15 @@ def test_usage_events_are_listed_searched_and_never_editable(staff, charged):
     assert add.status_code == 403
 
 
-def test_a_period_shows_its_totals(staff, charged):
+def test_a_period_shows_its_totals_and_links_to_its_events(staff, charged):
     period = BillingPeriod.objects.get(account=charged)
 
     response = staff.get(f"/admin/billing/billingperiod/{period.pk}/change/")
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "16 DZD, 1 événement(s)" in html.replace("16.0000000000", "16")
+    assert "Voir les événements du mois" in html
+    assert f"?compte={charged.pk}&amp;mois=2026-11" in html
     assert CreditAlert.objects.filter(period=period).count() == 2
 
 

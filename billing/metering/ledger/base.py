@@ -119,6 +119,7 @@ class Ledger(ABC):
             PrepaidBalance.objects.filter(pk=total.account_id).update(
                 balance=total.balance, updated_at=now
             )
+
     @abstractmethod
     def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:
         """Add each group's sums to its UsageDaily row, creating it if absent. Call inside the

@@ -109,6 +109,7 @@ def _columns(rows: Sequence[tuple], width: int) -> list[list]:
     """Rows as `width` parallel arrays (empty arrays for no rows)."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
+
 # One statement per batch: every group's sums as arrays, added to the existing rows.
 _ROLLUP_TYPES = {
     "account_id": "bigint",
