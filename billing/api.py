@@ -80,7 +80,14 @@ class AuthorizeRequest(serializers.Serializer):
 class AuthorizeResponse(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["unknown_key", "revoked_key", "inactive_account", "no_credits", "no_formula"],
+        choices=[
+            "unknown_key",
+            "revoked_key",
+            "inactive_account",
+            "no_credits",
+            "no_formula",
+            "unpaid_invoice",
+        ],
         allow_null=True,
         help_text="Null quand l'appel est autorisé.",
     )

@@ -8,13 +8,14 @@ from decimal import Decimal
 from accounts.selectors import KEY_REFUSALS, api_key_lookup
 
 from ..models import BillingPeriod, Subscription
+from ..services.dunning import account_suspension
 from ..services.periods import current_period, subscription_get_or_create
 
 
 @dataclass(frozen=True)
 class Authorization:
     allowed: bool
-    reason: str | None  # unknown_key, revoked_key, no_credits, no_formula
+    reason: str | None  # unknown_key, revoked_key, no_credits, no_formula, unpaid_invoice
     message: str
     remaining_credits: Decimal | None
     pay_as_you_go: bool | None
@@ -25,6 +26,7 @@ AUTHORIZATION_MESSAGES = {
     **KEY_REFUSALS,
     "no_credits": "Crédits du mois épuisés et pay as you go désactivé.",
     "no_formula": "Aucune formule et pay as you go désactivé.",
+    "unpaid_invoice": "Compte suspendu : une facture reste impayée après son échéance.",
 }
 
 
@@ -51,6 +53,9 @@ def usage_authorize(*, raw_key: str) -> Authorization:
     if refusal is not None:
         return _authorization(refusal)
     account = key.account
+    # h11: suspension for an unpaid invoice (issue 12), before any credit source.
+    if account_suspension(account) is not None:
+        return _authorization("unpaid_invoice")
     period = current_period(account=account)
     try:
         subscription = account.subscription
