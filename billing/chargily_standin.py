@@ -117,6 +117,7 @@ def checkout_detail(request, checkout_id: str):
     return JsonResponse(checkout)
 
 
+@csrf_exempt  # stands for Chargily's own site, not a page of the portal
 def pay(request, checkout_id: str):
     """The payment page: « Payer (mode test) » or « Simuler un échec »."""
     _enabled()

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from num2words import num2words
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from iafactory.formatting import day_label, format_integer, format_money, month_label
 
 from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine, Payment
@@ -185,6 +186,14 @@ def invoice_mark_paid(*, invoice: Invoice, by: User | None = None) -> Invoice:
             by=by,
         )
         locked.refresh_from_db()
+        audit_record(
+            action=AuditEvent.Action.INVOICE_PAID,
+            actor=by,
+            account=locked.account,
+            target=locked.number,
+            details={"total_ttc": locked.total_ttc, "mois": locked.month},
+        )
+        logger.info("Facture %s : payée", locked.number)
         return locked
 
 
