@@ -42,7 +42,11 @@ def test_a_pdf_proof_is_stored_privately_and_staff_are_told(
 
     proof = TransferProof.objects.get()
     assert "Preuve de virement envoyée" in response.content.decode()
-    assert (proof.content_type, proof.size, proof.status) == ("application/pdf", len(PDF), "pending")
+    assert (proof.content_type, proof.size, proof.status) == (
+        "application/pdf",
+        len(PDF),
+        "pending",
+    )
     path = proof.file.path
     assert path.startswith(str(settings.MEDIA_ROOT)) and "static" not in path
     assert proof.file.name.endswith(".pdf") and "virement" not in proof.file.name
@@ -61,7 +65,9 @@ def test_a_file_of_another_type_is_refused_by_its_bytes(client, invoice):
     client.force_login(invoice.account.owner)
 
     response = upload(client, invoice, b"GIF89a" + b"\x00" * 100, name="preuve.pdf")
-    html = upload(client, invoice, b"<html><script>x</script>", name="p.png", content_type="image/png")
+    html = upload(
+        client, invoice, b"<html><script>x</script>", name="p.png", content_type="image/png"
+    )
 
     assert "Format non accepté : envoyez un PDF, un JPEG ou un PNG." in response.content.decode()
     assert "Format non accepté" in html.content.decode()
@@ -135,7 +141,11 @@ def test_staff_approve_in_the_admin_the_invoice_is_paid_and_the_customer_told(
         date(2026, 12, 18),
         staff,
     )
-    assert (payment.amount, payment.method, payment.proof) == (Decimal("1190.00"), "transfer", proof)
+    assert (payment.amount, payment.method, payment.proof) == (
+        Decimal("1190.00"),
+        "transfer",
+        proof,
+    )
     assert invoice.status == "paid"
     assert invoice.paid_at.date() == date(2026, 12, 18)
     assert mail.outbox[0].to == [invoice.account.owner.email]
