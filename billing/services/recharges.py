@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
+from iafactory.formatting import format_money
 
 from ..models import (
     BillingSettings,
@@ -61,7 +62,8 @@ def recharge_create(*, account: Account, amount: Decimal, by: User | None = None
         raise RechargeError("Indiquez un montant en dinars, au centime près.")
     if amount < billing.recharge_minimum:
         raise RechargeError(
-            f"Le montant minimal d'une recharge est de {billing.recharge_minimum} DZD HT."
+            "Le montant minimal d'une recharge est de "
+            f"{format_money(billing.recharge_minimum)} DZD HT."
         )
     if amount > MAXIMUM:
         raise RechargeError("Pour une recharge de ce montant, contactez-nous.")

@@ -52,9 +52,7 @@ def test_reminders_go_out_once_at_the_due_date_and_seven_days_later(key, freeze)
     assert usage_authorize(raw_key=key.raw).allowed
 
 
-def test_at_30_days_the_account_is_suspended_and_a_payment_lifts_it_at_once(
-    key, freeze, client
-):
+def test_at_30_days_the_account_is_suspended_and_a_payment_lifts_it_at_once(key, freeze, client):
     freeze("2027-01-15 09:00 +01:00")
     counts = invoices_dun_task()
     refused = usage_authorize(raw_key=key.raw)
