@@ -16,7 +16,7 @@ def text(page, selector: str) -> str:
 
 def test_customer_pays_an_invoice_online_and_sees_it_paid(page, live_server, settings, tmp_path):
     settings.CHARGILY_API_KEY = "test_pk_local"
-    settings.CHARGILY_SECRET = "test_sk_local"  # noqa: S105 (the stand-in's)
+    settings.CHARGILY_SECRET = "test_sk_local"
     settings.CHARGILY_STANDIN = True
     settings.CHARGILY_API_URL = f"{live_server.url}/chargily-test/api/v2/"
     settings.MEDIA_ROOT = tmp_path

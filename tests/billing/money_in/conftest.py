@@ -5,7 +5,7 @@ import pytest
 from tests.accounts.factories import AccountFactory
 from tests.billing.factories import BillingPeriodFactory, InvoiceFactory
 
-SECRET = "test_sk_local_secret"  # noqa: S105 (the stand-in's test secret)
+SECRET = "test_sk_local_secret"
 
 
 @pytest.fixture(autouse=True)

@@ -48,8 +48,10 @@ def test_a_pdf_proof_is_stored_privately_and_staff_are_told(
         "pending",
     )
     path = proof.file.path
-    assert path.startswith(str(settings.MEDIA_ROOT)) and "static" not in path
-    assert proof.file.name.endswith(".pdf") and "virement" not in proof.file.name
+    assert path.startswith(str(settings.MEDIA_ROOT))
+    assert "static" not in path
+    assert proof.file.name.endswith(".pdf")
+    assert "virement" not in proof.file.name
     assert [message.to for message in mail.outbox] == [["facturation@iafactory.dz"]]
 
 

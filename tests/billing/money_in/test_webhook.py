@@ -162,7 +162,7 @@ def test_concurrent_deliveries_record_exactly_one_payment(invoice, deliveries):
         try:
             barrier.wait()
             verdicts.append(webhook_handle(body=body, signature=signature).verdict)
-        except Exception as error:  # noqa: BLE001 (reported below)
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()
