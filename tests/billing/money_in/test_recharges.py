@@ -109,3 +109,29 @@ def test_another_account_cannot_see_a_recharge(client):
     response = client.get(reverse("billing:recharge_detail", args=[recharge.pk]))
 
     assert response.status_code == 404
+
+
+def test_a_recharge_paid_by_transfer_is_credited_when_staff_approve(client, freeze):
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from billing.models import TransferProof
+    from billing.services.proofs import proof_approve
+
+    freeze("2026-12-10 10:00 +01:00")
+    account = AccountFactory()
+    recharge = recharge_create(account=account, amount=Decimal("3000.00"))
+    client.force_login(account.owner)
+    client.post(
+        reverse("billing:recharge_proof", args=[recharge.pk]),
+        {"fichier": SimpleUploadedFile("v.pdf", b"%PDF-1.4 virement", "application/pdf")},
+    )
+
+    payment = proof_approve(proof=TransferProof.objects.get(), received_on=date(2026, 12, 9))
+
+    recharge.refresh_from_db()
+    assert (payment.amount, payment.method) == (Decimal("3570.00"), "transfer")
+    assert recharge.status == "paid"
+    assert recharge.invoice.status == "paid"
+    assert PrepaidBalance.objects.get(account=account).balance == Decimal("3000.00")
