@@ -105,7 +105,7 @@ def proof_upload(
 
 def _locked_pending(proof: TransferProof) -> TransferProof:
     locked = (
-        TransferProof.objects.select_for_update()
+        TransferProof.objects.select_for_update(of=("self",))
         .select_related("account__owner", "invoice", "recharge")
         .get(pk=proof.pk)
     )

@@ -91,7 +91,9 @@ def recharge_paid(
 ) -> Recharge:
     """Paid: issue its invoice (paid), record the payment, credit the prepaid balance. Once."""
     locked = (
-        Recharge.objects.select_for_update().select_related("account__owner").get(pk=recharge.pk)
+        Recharge.objects.select_for_update(of=("self",))
+        .select_related("account__owner")
+        .get(pk=recharge.pk)
     )
     if locked.status == Recharge.Status.PAID:
         return locked
