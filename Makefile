@@ -15,16 +15,22 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Online payment in `make run`/`make web`: Chargily in test mode against the portal's own local
+# stand-in (/chargily-test/, DEBUG only): « Payer en ligne », then « Payer (mode test) ».
+CHARGILY_LOCAL := CHARGILY_MODE=test CHARGILY_API_KEY=$${CHARGILY_API_KEY:-test_pk_local} \
+	CHARGILY_SECRET=$${CHARGILY_SECRET:-test_sk_local} \
+	CHARGILY_API_URL=$${CHARGILY_API_URL:-http://$(HOST):$(PORT)/chargily-test/api/v2/}
+
 # Installs, migrates, loads demo data, then serves the portal and runs the scheduled jobs.
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup
-	HOST=$(HOST) PORT=$(PORT) DEBUG=$${DEBUG:-1} $(VENV)/bin/honcho -f Procfile.dev start
+	HOST=$(HOST) PORT=$(PORT) DEBUG=$${DEBUG:-1} $(CHARGILY_LOCAL) $(VENV)/bin/honcho -f Procfile.dev start
 
 # The web server alone (no worker, no scheduler).
 web: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-1} $(CHARGILY_LOCAL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 install-gateway: install
 	$(PY) -m pip install --quiet -e '.[test,gateway]'

@@ -172,6 +172,16 @@ class AuditEvent(models.Model):
         INVOICE_PAID = "invoice.paid", "Facture marquée payée"
         INVOICE_VOIDED = "invoice.voided", "Facture annulée"
         SETTINGS_EDITED = "settings.edited", "Paramètres de facturation modifiés"
+        # Money in (issue 12).
+        PAYMENT_RECORDED = "payment.recorded", "Paiement enregistré"
+        PROOF_APPROVED = "proof.approved", "Preuve de virement acceptée"
+        PROOF_REJECTED = "proof.rejected", "Preuve de virement refusée"
+        CREDIT_NOTE_ISSUED = "credit_note.issued", "Avoir émis"
+        RECHARGE_PAID = "recharge.paid", "Recharge payée et créditée"
+        REMINDER_SENT = "invoice.reminder", "Relance de facture envoyée"
+        ACCOUNT_SUSPENDED = "account.suspended", "Compte suspendu (facture impayée)"
+        ACCOUNT_REINSTATED = "account.reinstated", "Suspension levée"
+        SUSPENSION_EXEMPTION = "account.exemption", "Exemption de suspension modifiée"
 
     at = models.DateTimeField("le", db_index=True)
     actor = models.ForeignKey(

@@ -95,6 +95,7 @@ class AuthorizeResponse(serializers.Serializer):
             "no_credits",
             "no_formula",
             "payg_cap_reached",
+            "unpaid_invoice",
         ],
         allow_null=True,
         help_text="Null quand l'appel est autorisé.",

@@ -40,6 +40,22 @@ class BillingSettings(models.Model):
         max_length=300,
         default=DEFAULT_PAYMENT_TERMS,
     )
+    # Issue 12: due dates, reminders, suspension and prepaid recharges.
+    payment_term_days = models.PositiveSmallIntegerField("délai de paiement (jours)", default=15)
+    suspension_days = models.PositiveSmallIntegerField(
+        "suspension après l'échéance (jours)", default=30
+    )
+    recharge_amounts = models.CharField(
+        "recharges proposées (DZD HT, séparées par des virgules)",
+        max_length=200,
+        default="5000,10000,25000,50000",
+    )
+    recharge_minimum = models.DecimalField(
+        "recharge minimale (DZD HT)",
+        default=Decimal("1000.00"),
+        validators=[MinValueValidator(Decimal("100"))],
+        **AMOUNT_DIGITS,
+    )
 
     class Meta:
         verbose_name = "paramètres de facturation"
@@ -383,25 +399,44 @@ class InvoiceSequence(models.Model):
 
 
 class Invoice(models.Model):
-    """An issued invoice; never changes after issue except its status (paid, void)."""
+    """An issued invoice; its content never changes after issue. Its status follows from its
+    balance due (TTC − payments − credit notes); `void` only on invoices voided before
+    credit notes existed."""
 
     class Status(models.TextChoices):
         ISSUED = "issued", "Émise"
+        PARTLY_PAID = "partly_paid", "Partiellement payée"
         PAID = "paid", "Payée"
+        CREDITED = "credited", "Créditée (avoir)"
         VOID = "void", "Annulée"
+
+    class Kind(models.TextChoices):
+        MONTHLY = "monthly", "Mensuelle"
+        RECHARGE = "recharge", "Recharge de crédits"
 
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="invoices", verbose_name="compte client"
     )
+    kind = models.CharField(
+        "type", max_length=8, choices=Kind.choices, default=Kind.MONTHLY, db_default="monthly"
+    )
     period = models.OneToOneField(
-        BillingPeriod, on_delete=models.PROTECT, related_name="invoice", verbose_name="période"
+        BillingPeriod,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoice",
+        verbose_name="période",
     )
     month = models.DateField("mois facturé")
     number = models.CharField("numéro", max_length=20, unique=True)
     year = models.PositiveSmallIntegerField("année")
     sequence = models.PositiveIntegerField("rang dans l'année")
-    status = models.CharField("statut", max_length=6, choices=Status.choices, default=Status.ISSUED)
+    status = models.CharField(
+        "statut", max_length=12, choices=Status.choices, default=Status.ISSUED
+    )
     issued_at = models.DateTimeField("émise le")
+    due_date = models.DateField("échéance", null=True, blank=True)
     paid_at = models.DateTimeField("payée le", null=True, blank=True)
     voided_at = models.DateTimeField("annulée le", null=True, blank=True)
     # Delivery bookkeeping, not invoice content: a resumed close e-mails what a killed one did not.
@@ -425,7 +460,11 @@ class Invoice(models.Model):
         verbose_name = "facture"
         verbose_name_plural = "factures"
         constraints = [
-            models.UniqueConstraint(fields=["account", "month"], name="one_invoice_per_month"),
+            models.UniqueConstraint(
+                fields=["account", "month"],
+                condition=Q(kind="monthly"),
+                name="one_invoice_per_month",
+            ),
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_number_unique"),
             # Rounded because SQLite stores decimals as floats: 1566.66 + 297.67 ≠ 1864.33 there.
             models.CheckConstraint(
@@ -442,6 +481,7 @@ class InvoiceLine(models.Model):
     class Kind(models.TextChoices):
         FEE = "fee", "Abonnement"
         OVERAGE = "overage", "Dépassement"
+        RECHARGE = "recharge", "Recharge de crédits"
 
     invoice = models.ForeignKey(
         Invoice, on_delete=models.CASCADE, related_name="lines", verbose_name="facture"
@@ -587,3 +627,424 @@ class UsageDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.day} {self.model_id}"
+
+
+# --- Money in (issue 12): payments, transfer proofs, Chargily checkouts, recharges, credit notes
+
+
+class Recharge(models.Model):
+    """A prepaid recharge bought by the customer: invoiced and credited once it is paid."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente de paiement"
+        PAID = "paid", "Payée"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="recharges", verbose_name="compte client"
+    )
+    amount = models.DecimalField("montant HT", **AMOUNT_DIGITS)
+    tva_rate = models.DecimalField("taux de TVA (%)", max_digits=5, decimal_places=2)
+    tva_amount = models.DecimalField("TVA", **AMOUNT_DIGITS)
+    total_ttc = models.DecimalField("total TTC", **AMOUNT_DIGITS)
+    status = models.CharField(
+        "statut", max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField("demandée le", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="demandée par",
+    )
+    paid_at = models.DateTimeField("payée le", null=True, blank=True)
+    invoice = models.OneToOneField(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recharge",
+        verbose_name="facture",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "recharge de crédits"
+        verbose_name_plural = "recharges de crédits"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recharge_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recharge n° {self.pk} — {self.account} : {self.amount} DZD HT"
+
+    @property
+    def reference(self) -> str:
+        return f"RC-{self.pk:06d}"
+
+
+class ChargilyCheckout(models.Model):
+    """A Chargily Pay checkout created for an invoice or a recharge (exact TTC, DZD)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "En attente"
+        PAID = "paid", "Payé"
+        FAILED = "failed", "Échoué"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="checkouts", verbose_name="compte client"
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="checkouts",
+        verbose_name="facture",
+    )
+    recharge = models.ForeignKey(
+        Recharge,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="checkouts",
+        verbose_name="recharge",
+    )
+    chargily_id = models.CharField("identifiant Chargily", max_length=100, unique=True)
+    amount = models.DecimalField("montant TTC", **AMOUNT_DIGITS)
+    currency = models.CharField("devise", max_length=3, default="dzd")
+    checkout_url = models.URLField("adresse de paiement", max_length=500)
+    status = models.CharField(
+        "statut", max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    completed_at = models.DateTimeField("terminé le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "paiement en ligne (Chargily)"
+        verbose_name_plural = "paiements en ligne (Chargily)"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invoice__isnull=False, recharge__isnull=True)
+                | Q(invoice__isnull=True, recharge__isnull=False),
+                name="checkout_pays_one_thing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.chargily_id
+
+
+def proof_upload_to(instance: "TransferProof", filename: str) -> str:
+    # The stored name never comes from the customer: only the extension checked from the bytes.
+    import secrets
+
+    return f"proofs/{instance.account_id}/{secrets.token_hex(16)}.{instance.extension}"
+
+
+class TransferProof(models.Model):
+    """A customer's proof of bank transfer, reviewed by staff (approved → a payment)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "À vérifier"
+        APPROVED = "approved", "Acceptée"
+        REJECTED = "rejected", "Refusée"
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="proofs", verbose_name="compte client"
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proofs",
+        verbose_name="facture",
+    )
+    recharge = models.ForeignKey(
+        Recharge,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proofs",
+        verbose_name="recharge",
+    )
+    file = models.FileField("fichier", upload_to=proof_upload_to, max_length=200)
+    content_type = models.CharField("type", max_length=40)
+    size = models.PositiveIntegerField("taille (octets)")
+    original_name = models.CharField("nom d'origine", max_length=200, blank=True)
+    uploaded_at = models.DateTimeField("envoyée le", auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="envoyée par",
+    )
+    status = models.CharField(
+        "statut", max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    reviewed_at = models.DateTimeField("vérifiée le", null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="vérifiée par",
+    )
+    received_on = models.DateField("virement reçu le", null=True, blank=True)
+    rejection_reason = models.TextField("motif du refus", blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = "preuve de virement"
+        verbose_name_plural = "preuves de virement"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invoice__isnull=False, recharge__isnull=True)
+                | Q(invoice__isnull=True, recharge__isnull=False),
+                name="proof_pays_one_thing",
+            ),
+        ]
+
+    EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+    def __str__(self) -> str:
+        return f"Preuve n° {self.pk} — {self.account}"
+
+    @property
+    def extension(self) -> str:
+        return self.EXTENSIONS.get(self.content_type, "bin")
+
+
+class Payment(models.Model):
+    """Money received against an invoice: once per checkout, once per approved proof."""
+
+    class Method(models.TextChoices):
+        CHARGILY = "chargily", "En ligne (CIB / Edahabia)"
+        TRANSFER = "transfer", "Virement bancaire"
+        MANUAL = "manual", "Enregistré par l'équipe"
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="payments", verbose_name="facture"
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="payments", verbose_name="compte client"
+    )
+    method = models.CharField("mode", max_length=8, choices=Method.choices)
+    amount = models.DecimalField("montant TTC", **AMOUNT_DIGITS)
+    received_at = models.DateTimeField("reçu le")
+    checkout = models.OneToOneField(
+        ChargilyCheckout,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment",
+        verbose_name="paiement en ligne",
+    )
+    proof = models.OneToOneField(
+        TransferProof,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment",
+        verbose_name="preuve de virement",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="enregistré par",
+    )
+    created_at = models.DateTimeField("enregistré le", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = "paiement"
+        verbose_name_plural = "paiements"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} : {self.amount} DZD ({self.get_method_display()})"
+
+
+class WebhookEvent(models.Model):
+    """Every webhook received, kept as it came (raw body) with what was decided."""
+
+    class Verdict(models.TextChoices):
+        RECORDED = "recorded", "Paiement enregistré"
+        DUPLICATE = "duplicate", "Déjà enregistré"
+        BAD_SIGNATURE = "bad_signature", "Signature invalide"
+        MALFORMED = "malformed", "Illisible"
+        UNKNOWN_CHECKOUT = "unknown_checkout", "Paiement inconnu"
+        MISMATCH = "mismatch", "Montant ou devise différents"
+        FAILED = "failed", "Paiement échoué"
+        IGNORED = "ignored", "Ignoré"
+
+    received_at = models.DateTimeField("reçu le", auto_now_add=True)
+    body = models.TextField("corps brut")
+    signature = models.CharField("signature", max_length=200, blank=True)
+    event_type = models.CharField("type", max_length=60, blank=True)
+    chargily_id = models.CharField("paiement Chargily", max_length=100, blank=True)
+    verdict = models.CharField("verdict", max_length=16, choices=Verdict.choices)
+    detail = models.CharField("détail", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = "webhook reçu"
+        verbose_name_plural = "webhooks reçus"
+        indexes = [models.Index(fields=["chargily_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M} {self.event_type} {self.verdict}"
+
+
+class CreditNoteSequence(models.Model):
+    """Last credit note number given in a year (AV-YYYY-NNNNNN), locked while numbering."""
+
+    year = models.PositiveSmallIntegerField("année", primary_key=True)
+    last = models.PositiveIntegerField("dernier numéro", default=0)
+
+    class Meta:
+        verbose_name = "séquence des avoirs"
+        verbose_name_plural = "séquences des avoirs"
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class CreditNote(models.Model):
+    """A facture d'avoir: corrects an issued invoice, for all or some of its lines."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="credit_notes", verbose_name="compte client"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="credit_notes", verbose_name="facture"
+    )
+    number = models.CharField("numéro", max_length=20, unique=True)
+    year = models.PositiveSmallIntegerField("année")
+    sequence = models.PositiveIntegerField("rang dans l'année")
+    issued_at = models.DateTimeField("émis le")
+    reason = models.TextField("motif")
+    total_ht = models.DecimalField("total HT", **AMOUNT_DIGITS)
+    tva_rate = models.DecimalField("taux de TVA (%)", max_digits=5, decimal_places=2)
+    tva_amount = models.DecimalField("TVA", **AMOUNT_DIGITS)
+    total_ttc = models.DecimalField("total TTC", **AMOUNT_DIGITS)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="émis par",
+    )
+
+    class Meta:
+        ordering = ["-year", "-sequence"]
+        verbose_name = "avoir"
+        verbose_name_plural = "avoirs"
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="credit_note_number_unique"),
+            models.CheckConstraint(
+                condition=Q(total_ttc=Round(F("total_ht") + F("tva_amount"), 2))
+                & Q(total_ht__gt=0),
+                name="credit_note_ttc_sum",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(
+        CreditNote, on_delete=models.CASCADE, related_name="lines", verbose_name="avoir"
+    )
+    invoice_line = models.ForeignKey(
+        InvoiceLine,
+        on_delete=models.PROTECT,
+        related_name="credit_lines",
+        verbose_name="ligne de facture",
+    )
+    position = models.PositiveSmallIntegerField("position")
+    description = models.CharField("libellé", max_length=200)
+    amount = models.DecimalField("montant HT", **AMOUNT_DIGITS)
+
+    class Meta:
+        ordering = ["credit_note", "position"]
+        verbose_name = "ligne d'avoir"
+        verbose_name_plural = "lignes d'avoir"
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class AccountStanding(models.Model):
+    """Suspension for unpaid invoices and its staff exemption (one row per account, on need)."""
+
+    account = models.OneToOneField(
+        Account,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="standing",
+        verbose_name="compte client",
+    )
+    suspended_at = models.DateTimeField("suspendu le", null=True, blank=True)
+    suspended_for = models.ForeignKey(
+        Invoice,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="facture impayée",
+    )
+    exempt = models.BooleanField("exempté de suspension", default=False)
+    exempt_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="exempté par",
+    )
+
+    class Meta:
+        verbose_name = "situation de paiement"
+        verbose_name_plural = "situations de paiement"
+
+    def __str__(self) -> str:
+        return f"{self.account} : {'suspendu' if self.suspended_at else 'actif'}"
+
+
+class InvoiceReminder(models.Model):
+    """Each reminder goes out once per invoice: due date, +7 days, suspension notice."""
+
+    class Kind(models.TextChoices):
+        DUE = "due", "Échéance"
+        LATE = "late", "Relance (+7 jours)"
+        SUSPENDED = "suspended", "Suspension"
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="reminders", verbose_name="facture"
+    )
+    kind = models.CharField("type", max_length=10, choices=Kind.choices)
+    sent_at = models.DateTimeField("envoyée le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "relance"
+        verbose_name_plural = "relances"
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "kind"], name="one_reminder_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.kind}"

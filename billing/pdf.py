@@ -29,6 +29,11 @@ BRAND = (11, 110, 79)
 LIGHT = (238, 242, 247)
 LINE = (200, 207, 220)
 DANGER = (180, 35, 24)
+STAMPS = {
+    Invoice.Status.PAID: "PAYÉE",
+    Invoice.Status.CREDITED: "AVOIR ÉMIS",
+    Invoice.Status.VOID: "ANNULÉE",
+}
 _LATIN1_FOLD = str.maketrans(
     {
         "—": "-",
@@ -174,14 +179,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.set_x(120)
     pdf.font(11, bold=True, color=BRAND)
     pdf.cell(75, 6, f"N° {invoice.number}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    if invoice.status != Invoice.Status.ISSUED:
+    stamp = STAMPS.get(invoice.status)
+    if stamp:
         pdf.ln(2)
         pdf.set_x(150)
         paid = invoice.status == Invoice.Status.PAID
         pdf.set_draw_color(*(BRAND if paid else DANGER))
         pdf.set_line_width(0.6)
         pdf.font(11, bold=True, color=BRAND if paid else DANGER)
-        pdf.cell(45, 8, "PAYÉE" if paid else "ANNULÉE", border=1, align="C")
+        pdf.cell(45, 8, stamp, border=1, align="C")
         pdf.set_line_width(0.2)
 
     # Invoice details (left) and customer (right), boxed side by side.
@@ -196,8 +202,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             ("Numéro", invoice.number),
             ("Date", date_label(invoice.issued_at)),
             ("Période facturée", month_label(invoice.month)),
-            ("Échéance", "à réception"),
-            ("Mode de paiement", "virement bancaire"),
+            ("Échéance", date_label(invoice.due_date) if invoice.due_date else "à réception"),
+            ("Mode de paiement", "virement bancaire, CIB ou Edahabia"),
             ("Devise", "dinar algérien (DZD)"),
         ],
     )

@@ -6,6 +6,7 @@ from django.db import OperationalError
 from .periods import Month
 from .services.alerts import credit_alert_send, credit_alerts_send_pending
 from .services.close import close_month_default, period_close, periods_close_overdue
+from .services.dunning import invoices_dun
 from .services.invoices import invoices_issued_notify_pending
 
 RETRY = {
@@ -37,3 +38,9 @@ def billing_housekeeping_task() -> list[str]:
 def credit_alert_send_task(alert_id: int) -> bool:
     """One credit alert e-mail, off the gateway's request; sends nothing if already sent."""
     return credit_alert_send(alert_id=alert_id)
+
+
+@shared_task(**RETRY)
+def invoices_dun_task() -> dict[str, int]:
+    """Daily (beat, 08:00 Algiers): reminders at the due date and +7 days, suspensions."""
+    return invoices_dun()

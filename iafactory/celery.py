@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.billing_housekeeping_task",
         "schedule": crontab(minute=30, hour=3),
     },
+    # h11: payment reminders and suspensions for unpaid invoices (issue 12).
+    "daily-invoice-reminders": {
+        "task": "billing.tasks.invoices_dun_task",
+        "schedule": crontab(minute=0, hour=8),
+    },
 }
 
 

@@ -363,3 +363,26 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},  # invoice PDFs: font subsetting chatter
     },
 }
+
+# Uploaded files (transfer proofs): outside static/, never served by the web server directly;
+# billing views stream them to their account and to staff only.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media-non-publique/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
+# Chargily Pay (issue 12): unset key or secret = online payment hidden.
+CHARGILY_API_KEY = os.environ.get("CHARGILY_API_KEY", "")
+CHARGILY_SECRET = os.environ.get("CHARGILY_SECRET", "")
+CHARGILY_MODE = os.environ.get("CHARGILY_MODE", "test")
+if CHARGILY_MODE not in ("test", "live"):
+    raise ImproperlyConfigured("CHARGILY_MODE must be test or live.")
+# The local stand-in of Chargily's API (billing/chargily_standin.py), served by the portal
+# itself under /chargily-test/ in test mode with DEBUG on: `make run` pays without Internet.
+CHARGILY_STANDIN = env_bool("CHARGILY_STANDIN", DEBUG and CHARGILY_MODE == "test")
+CHARGILY_API_URL = os.environ.get("CHARGILY_API_URL", "") or (
+    f"{SITE_URL}/chargily-test/api/v2/"
+    if CHARGILY_STANDIN
+    else "https://pay.chargily.net/test/api/v2/"
+    if CHARGILY_MODE == "test"
+    else "https://pay.chargily.net/api/v2/"
+)

@@ -1,3 +1,11 @@
 """Billing admin, one module per topic."""
 
-from . import close, customers, invoices, settings, subscriptions, usage  # noqa: F401
+from . import (  # noqa: F401
+    close,
+    customers,
+    invoices,
+    money_in,
+    settings,
+    subscriptions,
+    usage,
+)

@@ -1,4 +1,5 @@
-"""Admin for invoices: read-only (issued invoices never change), paid and void through services."""
+"""Admin for invoices: read-only (issued invoices never change); payments and credit notes
+(never a void) through services."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -12,12 +13,8 @@ from iafactory.formatting import month_label
 
 from ..models import Invoice, InvoiceLine
 from ..pdf import invoice_pdf
-from ..services.invoices import (
-    InvoiceStateError,
-    invoice_mark_paid,
-    invoice_void,
-    line_quantity,
-)
+from ..services.invoices import InvoiceStateError, invoice_mark_paid, line_quantity
+from .money_in import credit_note_view
 
 
 def _party(name: str, address: str, email: str, ids: list[tuple[str, str]]) -> str:
@@ -130,11 +127,23 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     show_full_result_count = False
     inlines = (InvoiceLineInline,)
-    actions = ("mark_paid", "void")
+    actions = ("mark_paid",)
     fieldsets = (
-        (None, {"fields": ("number", "status_display", "account_link", "month_display", "pdf")}),
+        (
+            None,
+            {
+                "fields": (
+                    "number",
+                    "status_display",
+                    "account_link",
+                    "month_display",
+                    "pdf",
+                    "credit_note_link",
+                )
+            },
+        ),
         ("Montants (DZD)", {"fields": ("total_ht", "tva_rate", "tva_amount", "total_ttc")}),
-        ("Dates", {"fields": ("issued_at", "paid_at", "voided_at", "emailed_at")}),
+        ("Dates", {"fields": ("issued_at", "due_date", "paid_at", "voided_at", "emailed_at")}),
         ("Parties, telles qu'à l'émission", {"fields": ("customer", "seller_display")}),
     )
 
@@ -176,13 +185,23 @@ class InvoiceAdmin(admin.ModelAdmin):
             ],
         )
 
+    @admin.display(description="avoir")
+    def credit_note_link(self, invoice: Invoice) -> str:
+        url = reverse("admin:billing_invoice_credit_note", args=[invoice.pk])
+        return format_html('<a class="button" href="{}">Émettre un avoir</a>', url)
+
     def get_urls(self):
         pdf = path(
             "<int:pk>/pdf/",
             self.admin_site.admin_view(self.pdf_view),
             name="billing_invoice_pdf",
         )
-        return [pdf, *super().get_urls()]
+        credit_note = path(
+            "<int:pk>/avoir/",
+            self.admin_site.admin_view(lambda request, pk: credit_note_view(self, request, pk)),
+            name="billing_invoice_credit_note",
+        )
+        return [pdf, credit_note, *super().get_urls()]
 
     def pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_view_permission(request):
@@ -237,7 +256,3 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.action(description="Marquer payée", permissions=["status"])
     def mark_paid(self, request, queryset):
         self._apply(request, queryset, invoice_mark_paid, "marquée(s) payée(s)")
-
-    @admin.action(description="Annuler", permissions=["status"])
-    def void(self, request, queryset):
-        self._apply(request, queryset, invoice_void, "annulée(s)")

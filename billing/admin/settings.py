@@ -41,6 +41,17 @@ class BillingSettingsAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (
+            "Échéances, relances et recharges",
+            {
+                "fields": (
+                    "payment_term_days",
+                    "suspension_days",
+                    "recharge_amounts",
+                    "recharge_minimum",
+                )
+            },
+        ),
     )
 
     def has_add_permission(self, request):

@@ -10,14 +10,15 @@ from accounts.selectors import KEY_REFUSALS, api_key_lookup
 
 from ..models import BillingPeriod, KeySpend, PrepaidBalance, Subscription
 from ..money import ZERO
+from ..services.dunning import account_suspension
 from ..services.periods import current_period, subscription_get_or_create
 
 
 @dataclass(frozen=True)
 class Authorization:
     allowed: bool
-    # unknown_key, revoked_key, expired_key, inactive_account, key_budget_reached, no_credits,
-    # no_formula, payg_cap_reached
+    # unknown_key, revoked_key, expired_key, inactive_account, unpaid_invoice,
+    # key_budget_reached, no_credits, no_formula, payg_cap_reached
     reason: str | None
     message: str
     remaining_credits: Decimal | None
@@ -31,6 +32,7 @@ AUTHORIZATION_MESSAGES = {
     "no_credits": "Crédits du mois épuisés et pay as you go désactivé.",
     "no_formula": "Aucune formule et pay as you go désactivé.",
     "payg_cap_reached": "Plafond mensuel de pay as you go atteint.",
+    "unpaid_invoice": "Compte suspendu : une facture reste impayée après son échéance.",
 }
 
 
@@ -91,6 +93,9 @@ def usage_authorize(*, raw_key: str) -> Authorization:
     if refusal is not None:
         return _authorization(refusal)
     account = key.account
+    # h11: suspension for an unpaid invoice (issue 12), before any credit source.
+    if account_suspension(account) is not None:
+        return _authorization("unpaid_invoice")
     period = current_period(account=account)
     try:
         subscription = account.subscription

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from itertools import chain
 
@@ -400,6 +401,7 @@ def _issue(
                 sequence=first + offset,
                 status=Invoice.Status.ISSUED,
                 issued_at=now,
+                due_date=local_date(now) + timedelta(days=catalog.seller["payment_term_days"]),
                 customer_name=name,
                 customer_email=email,
                 customer_address=address,

@@ -1,5 +1,5 @@
 """Invoices after issue: their wording, the owner's e-mail, and the only changes allowed
-(paid, void). Issuing them is the monthly close's job (billing/services/close.py)."""
+(payments, credit notes). Issuing them is the monthly close's job (billing/services/close.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from iafactory.formatting import day_label, format_integer, format_money, month_label
 
-from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine
+from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine, Payment
 from ..periods import Month
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def line_quantity(line: InvoiceLine) -> str:
     )
 
 
-def seller_snapshot(billing: BillingSettings) -> dict[str, str]:
+def seller_snapshot(billing: BillingSettings) -> dict[str, str | int]:
     """The seller's legal details as printed on an invoice issued now."""
     return {
         "name": billing.company_name,
@@ -80,6 +80,7 @@ def seller_snapshot(billing: BillingSettings) -> dict[str, str]:
         "bank": billing.company_bank,
         "email": billing.company_email,
         "payment_terms": billing.payment_terms or DEFAULT_PAYMENT_TERMS,
+        "payment_term_days": billing.payment_term_days,
     }
 
 
@@ -163,61 +164,37 @@ def invoices_issued_notify_pending(*, month: Month | None = None) -> int:
 
 
 def invoice_mark_paid(*, invoice: Invoice, by: User | None = None) -> Invoice:
-    """issued → paid (idempotent on a paid invoice)."""
-    return _status_change(
-        invoice=invoice,
-        to=Invoice.Status.PAID,
-        stamp="paid_at",
-        refused="est annulée : elle ne peut être payée",
-        action=AuditEvent.Action.INVOICE_PAID,
-        by=by,
-    )
+    """Staff record that the balance due was received (idempotent on a paid invoice).
 
+    An issued invoice is never voided: it is corrected by a credit note (credit_notes.py).
+    """
+    from .payments import OPEN_STATUSES, invoice_balance_due, payment_record
 
-def invoice_void(*, invoice: Invoice, by: User | None = None) -> Invoice:
-    """issued → void (idempotent on a void invoice). Its number stays used: no gap, no reuse."""
-    return _status_change(
-        invoice=invoice,
-        to=Invoice.Status.VOID,
-        stamp="voided_at",
-        refused="est payée : elle ne peut être annulée",
-        action=AuditEvent.Action.INVOICE_VOIDED,
-        by=by,
-    )
-
-
-@transaction.atomic
-def _status_change(
-    *,
-    invoice: Invoice,
-    to: Invoice.Status,
-    stamp: str,
-    refused: str,
-    action: AuditEvent.Action,
-    by: User | None,
-) -> Invoice:
-    """The only changes an issued invoice allows: issued → `to`, once, stamped and audited."""
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
-    if locked.status == to:
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.status not in OPEN_STATUSES:
+            if locked.status == Invoice.Status.PAID:
+                return locked
+            raise InvoiceStateError(
+                f"La facture {locked.number} est {locked.get_status_display().lower()} : "
+                "rien à encaisser."
+            )
+        payment_record(
+            invoice=locked,
+            amount=invoice_balance_due(locked),
+            method=Payment.Method.MANUAL,
+            by=by,
+        )
+        locked.refresh_from_db()
+        audit_record(
+            action=AuditEvent.Action.INVOICE_PAID,
+            actor=by,
+            account=locked.account,
+            target=locked.number,
+            details={"total_ttc": locked.total_ttc, "mois": locked.month},
+        )
+        logger.info("Facture %s : payée", locked.number)
         return locked
-    if locked.status != Invoice.Status.ISSUED:
-        raise InvoiceStateError(f"La facture {locked.number} {refused}.")
-    locked.status = to
-    setattr(locked, stamp, timezone.now())
-    locked.save(update_fields=["status", stamp])
-    _audit(action, locked, by)
-    logger.info("Facture %s : %s", locked.number, locked.get_status_display().lower())
-    return locked
-
-
-def _audit(action: AuditEvent.Action, invoice: Invoice, by: User | None) -> None:
-    audit_record(
-        action=action,
-        actor=by,
-        account=invoice.account,
-        target=invoice.number,
-        details={"total_ttc": invoice.total_ttc, "mois": invoice.month},
-    )
 
 
 def amount_in_words(amount: Decimal) -> str:

@@ -10,9 +10,12 @@ from django.views.decorators.http import require_GET
 from accounts.selectors import account_for_user
 from iafactory.formatting import month_label
 
+from ..chargily import chargily_enabled
 from ..models import Invoice
 from ..pdf import invoice_pdf
 from ..services.invoices import amount_in_words, line_quantity
+from ..services.payments import OPEN_STATUSES, invoice_amounts
+from .payments import ProofForm
 
 PER_PAGE = 24
 
@@ -42,6 +45,7 @@ def invoice_detail(request, number: str):
     lines = list(invoice.lines.order_by("position"))
     for line in lines:
         line.quantity = line_quantity(line)
+    paid, credited, due = invoice_amounts(invoice)
     return render(
         request,
         "billing/invoice_detail.html",
@@ -52,6 +56,16 @@ def invoice_detail(request, number: str):
             "month_label": month_label(invoice.month),
             "tva_exempt": invoice.tva_rate == 0,
             "amount_in_words": amount_in_words(invoice.total_ttc),
+            # h11: what is owed, what was received, and how to pay (issue 12).
+            "paid": paid,
+            "credited": credited,
+            "balance_due": due,
+            "payable": invoice.status in OPEN_STATUSES and due > 0,
+            "online": chargily_enabled(),
+            "payments": invoice.payments.all(),
+            "credit_notes": invoice.credit_notes.all(),
+            "proofs": invoice.proofs.all(),
+            "proof_form": ProofForm(),
         },
     )
 

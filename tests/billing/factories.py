@@ -151,6 +151,7 @@ class InvoiceFactory(factory.django.DjangoModelFactory):
     sequence = factory.Sequence(lambda n: n + 1)
     number = factory.LazyAttribute(lambda o: f"FA-{o.year}-{o.sequence:06d}")
     issued_at = datetime(2026, 12, 1, 0, 5, tzinfo=ALGIERS)
+    due_date = date(2026, 12, 16)
     customer_name = factory.SelfAttribute("account.name")
     customer_email = factory.SelfAttribute("account.owner.email")
     customer_address = factory.SelfAttribute("account.billing_address")

@@ -1,12 +1,13 @@
-"""Staff see invoices read-only, mark them paid or void them, and filter them."""
+"""Staff see invoices read-only, mark them paid (never void them), and filter them."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from accounts.models import User
-from billing.services.invoices import InvoiceStateError, invoice_mark_paid, invoice_void
+from billing.services.invoices import InvoiceStateError, invoice_mark_paid
 from tests.accounts.factories import AccountFactory
 from tests.billing.factories import BillingPeriodFactory, InvoiceFactory
 
@@ -40,35 +41,29 @@ def test_invoices_are_read_only_in_the_admin(client, staff):
     assert invoice.customer_name != "Autre nom"
 
 
-def test_mark_paid_and_void_actions(client, staff, freeze):
-    to_pay, to_void = InvoiceFactory(), InvoiceFactory()
+def test_mark_paid_records_the_balance_due_and_void_is_gone(client, staff, freeze):
+    to_pay = InvoiceFactory()
     freeze("2026-12-05 10:00 +01:00")
 
     client.post(CHANGELIST, {"action": "mark_paid", "_selected_action": [to_pay.pk]})
-    response = client.post(
-        CHANGELIST, {"action": "void", "_selected_action": [to_void.pk, to_pay.pk]}, follow=True
-    )
+    page = client.get(CHANGELIST).content.decode()
 
     to_pay.refresh_from_db()
-    to_void.refresh_from_db()
-    assert (to_pay.status, to_void.status) == ("paid", "void")
+    assert to_pay.status == "paid"
     assert to_pay.paid_at.isoformat() == "2026-12-05T09:00:00+00:00"
-    assert to_void.voided_at is not None
-    page = response.content.decode()
-    assert "1 facture(s) annulée(s)." in page
-    assert f"La facture {to_pay.number} est payée : elle ne peut être annulée." in page
+    payment = to_pay.payments.get()
+    assert (payment.amount, payment.method) == (Decimal("1190.00"), "manual")
+    assert 'value="void"' not in page  # an issued invoice is corrected by a credit note
 
 
 def test_the_services_refuse_what_the_rules_forbid():
     paid = invoice_mark_paid(invoice=InvoiceFactory())
-    void = invoice_void(invoice=InvoiceFactory())
+    void = InvoiceFactory(status="void")
 
-    with pytest.raises(InvoiceStateError, match="est payée"):
-        invoice_void(invoice=paid)
-    with pytest.raises(InvoiceStateError, match="est annulée"):
+    with pytest.raises(InvoiceStateError, match="annulée"):
         invoice_mark_paid(invoice=void)
     assert invoice_mark_paid(invoice=paid).status == "paid"  # idempotent
-    assert invoice_void(invoice=void).status == "void"
+    assert paid.payments.count() == 1
 
 
 def test_filters_by_month_status_and_account(client, staff):

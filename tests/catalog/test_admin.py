@@ -552,6 +552,7 @@ def test_billing_settings_is_a_single_row_edited_in_place(staff):
         "TVA",
         "Préavis des hausses de prix",
         "Société (mentions légales des factures)",
+        "Échéances, relances et recharges",
     ]
 
 
