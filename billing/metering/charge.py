@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ..models import BillingPeriod
 from ..periods import Month
-from ..services.alerts import credit_alerts_check
+from ..services.alerts import alerts_check_after_commit
 from .allocation import IncludedCredits, Overage, Source, allocate
 from .ledger import Ledger, Recorded
 from .parse import Candidate
@@ -187,9 +187,5 @@ def charge(
     changed = [running for running in periods.values() if running.changed]
     ledger.update_periods([running.totals() for running in changed])
     for running in changed:
-        credit_alerts_check(
-            period=running.period,
-            consumed_before=running.period.consumed,
-            consumed_after=running.credits.consumed,
-        )
+        alerts_check_after_commit(period=running.period)
     return set()
