@@ -351,7 +351,9 @@ class AlertSettings(models.Model):
     )
     # Lists of whole percentages (1 to 100), ascending; empty: no alert of that kind.
     credits = models.JSONField("seuils des crédits inclus (%)", default=default_thresholds)
-    payg_cap = models.JSONField("seuils du plafond de pay as you go (%)", default=default_thresholds)
+    payg_cap = models.JSONField(
+        "seuils du plafond de pay as you go (%)", default=default_thresholds
+    )
     key_budget = models.JSONField("seuils du budget de chaque clé (%)", default=default_thresholds)
     updated_at = models.DateTimeField("modifié le", auto_now=True)
 
