@@ -1,5 +1,5 @@
-from .views import invoices, usage
 from .views import alerts as alert_views
+from .views import invoices, usage
 
 app_name = "billing"
 urlpatterns = [*usage.urlpatterns, *invoices.urlpatterns]
