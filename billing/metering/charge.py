@@ -187,5 +187,5 @@ def charge(
     changed = [running for running in periods.values() if running.changed]
     ledger.update_periods([running.totals() for running in changed])
     for running in changed:
-        alerts_check_after_commit(period=running.period)
+        alerts_check_after_commit(period=running.period, after=running.totals(), rows=new_rows)
     return set()

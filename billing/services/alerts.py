@@ -11,9 +11,11 @@ a broker or SMTP outage leaves work that the daily housekeeping finishes.
 from __future__ import annotations
 
 import logging
+import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -35,6 +37,7 @@ from ..models import (
     Subscription,
     default_thresholds,
 )
+from ..money import ZERO
 from ..periods import Month
 
 logger = logging.getLogger(__name__)
@@ -121,18 +124,154 @@ def alert_settings_set(
     row.save()
     Account.objects.filter(pk=account.pk).update(billing_email=billing_email.strip())
     account.billing_email = billing_email.strip()
+    alerts_watch_forget(account.pk)
+    transaction.on_commit(partial(alerts_watch_forget, account.pk))  # a reload meanwhile
     return row
 
 
 # --- the check, after the charge commits -------------------------------------------------------
 
 
-def alerts_check_after_commit(*, period: BillingPeriod) -> None:
-    """Called by the metering, in its transaction, for each period it charged: the check runs
-    in a worker once that transaction commits (nothing is queued if it rolls back)."""
+def crossed(
+    *, thresholds: Iterable[int], reference: Decimal | None, before: Decimal, after: Decimal
+) -> bool:
+    """Whether going from `before` to `after` reaches one of the thresholds of `reference`."""
+    if reference is None or reference <= 0:
+        return False
+    return any(before * 100 < reference * t <= after * 100 for t in thresholds)
+
+
+# What the metering's processes remember of each account to decide, without a query, whether a
+# batch may have reached a threshold: reloaded after WATCH_TTL seconds, so a change of settings,
+# ceiling or budget made in another process is seen within that delay (the worker's check, which
+# reads everything fresh, then catches up what a stale watch let pass: it claims by state).
+WATCH_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class _Watch:
+    thresholds: Thresholds
+    payg_cap: Decimal | None
+    budgets: dict[int, Decimal]  # the account's active keys that have a budget
+    expires: float
+
+
+_watches: dict[int, _Watch] = {}
+
+
+def alerts_watch_forget(account_id: int | None = None) -> None:
+    """Drop what this process remembers (of one account, or of all: tests)."""
+    if account_id is None:
+        _watches.clear()
+    else:
+        _watches.pop(account_id, None)
+
+
+def _watch(account_id: int) -> tuple[_Watch, bool]:
+    """The account's watch, and whether it was (re)loaded now."""
+    now = time.monotonic()
+    watch = _watches.get(account_id)
+    if watch is not None and watch.expires > now:
+        return watch, False
+    account = Account(pk=account_id)
+    payg_cap = (
+        Subscription.objects.filter(account_id=account_id)
+        .values_list("payg_cap", flat=True)
+        .first()
+    )
+    budgets = dict(
+        ApiKey.objects.filter(
+            account_id=account_id, monthly_budget__isnull=False, revoked_at__isnull=True
+        ).values_list("pk", "monthly_budget")
+    )
+    watch = _Watch(alert_thresholds(account=account), payg_cap, budgets, now + WATCH_TTL)
+    _watches[account_id] = watch
+    return watch, True
+
+
+@dataclass(frozen=True)
+class _Charged:
+    """What one batch did to one period: its totals before and after, each key's charge."""
+
+    period_id: int
+    account_id: int
+    month: date
+    included: Decimal
+    consumed: tuple[Decimal, Decimal]
+    overage: tuple[Decimal, Decimal]
+    keys: dict[int, Decimal]
+
+
+def alerts_check_after_commit(*, period: BillingPeriod, after, rows: Iterable) -> None:
+    """Called by the metering, in its transaction, for each period it charged (`after`: the
+    period's new totals, `rows`: the batch's new event rows). Once that transaction commits,
+    and only if a threshold may have been reached, a worker runs the check; nothing is queued
+    if it rolls back, nor for a month already over (events reported late)."""
     if Month.of(period.month) != Month.current():
-        return  # events reported late for a month already over: no alert
-    transaction.on_commit(partial(_enqueue_check, period.pk), robust=True)
+        return
+    keys: dict[int, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        if row.period_id == period.pk:
+            keys[row.api_key_id] += row.credits + row.overage + getattr(row, "prepaid", 0)
+    charged = _Charged(
+        period.pk,
+        period.account_id,
+        period.month,
+        period.included_credits,
+        (period.consumed, after.consumed),
+        (period.overage, after.overage),
+        dict(keys),
+    )
+    transaction.on_commit(partial(_after_commit, charged), robust=True)
+
+
+def _after_commit(charged: _Charged) -> None:
+    try:
+        if _may_have_crossed(charged):
+            _enqueue_check(charged.period_id)
+    except Exception:  # the usage is committed: never let an alert fail the request
+        logger.exception("alert pre-check of period %s failed", charged.period_id)
+
+
+def _may_have_crossed(charged: _Charged) -> bool:
+    watch, fresh = _watch(charged.account_id)
+    # A watch just (re)loaded may replace a stale one that let a threshold pass unseen: then
+    # any threshold reached counts (the check claims only what was not sent yet).
+
+    def since(before: Decimal) -> Decimal:
+        return ZERO if fresh else before
+
+    if crossed(
+        thresholds=watch.thresholds.credits,
+        reference=charged.included,
+        before=since(charged.consumed[0]),
+        after=charged.consumed[1],
+    ) or crossed(
+        thresholds=watch.thresholds.payg_cap,
+        reference=watch.payg_cap,
+        before=since(charged.overage[0]),
+        after=charged.overage[1],
+    ):
+        return True
+    budgeted = {
+        key_id: amount
+        for key_id, amount in charged.keys.items()
+        if key_id in watch.budgets and amount > 0
+    }
+    if not budgeted or not watch.thresholds.key_budget:
+        return False
+    spends = KeySpend.objects.filter(api_key_id__in=budgeted, month=charged.month).values_list(
+        "api_key_id", "charged"
+    )
+    return any(
+        crossed(
+            thresholds=watch.thresholds.key_budget,
+            reference=watch.budgets[key_id],
+            before=since(spent - budgeted[key_id]),
+            after=spent,
+        )
+        for key_id, spent in spends
+    )
 
 
 def _enqueue_check(period_id: int) -> None:

@@ -288,6 +288,88 @@ def test_each_budgeted_key_gets_its_own_alert_and_unbudgeted_keys_none(
     assert "Il reste 4,50 DZD HT à cette clé" in production.body
 
 
+# --- the metering asks for a check only when a threshold may have been reached -------------------
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The period ids whose check the metering queued (the check itself still runs)."""
+    from billing import tasks
+
+    calls = []
+    real = tasks.alerts_check_task.apply_async
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["kwargs"]["period_id"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.alerts_check_task, "apply_async", spy)
+    return calls
+
+
+@pytest.mark.django_db
+def test_batches_that_reach_no_threshold_queue_no_check(
+    freeze, django_capture_on_commit_callbacks, enqueued
+):
+    freeze(NOW)
+    key = customer(credits="100")
+
+    for n in range(9):  # 8 DZD each: 8 % ... 72 %
+        record(django_capture_on_commit_callbacks, image_event(key, f"e{n}"))
+    quiet = list(enqueued)
+    record(django_capture_on_commit_callbacks, image_event(key, "e9"))  # 80 %
+
+    assert quiet == []
+    assert enqueued == [period_of(key).pk]
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_budgeted_key_reaching_a_threshold_is_seen_from_its_spend(
+    freeze, django_capture_on_commit_callbacks, enqueued
+):
+    # KeySpend is kept by the ledger (the key budgets' allocation); set here as it would be.
+    freeze(NOW)
+    key = customer(credits="1000")
+    key.monthly_budget = D("50.00")
+    key.save()
+    record(django_capture_on_commit_callbacks, image_event(key, "a"))  # 8 of 50: 16 %
+    spend(key, "40")  # 32 before the next event + 8
+
+    record(django_capture_on_commit_callbacks, image_event(key, "b"))
+
+    assert len(enqueued) == 1
+    assert [m.subject for m in mail.outbox] == [
+        "La clé « Production » a utilisé 80 % de son budget de novembre 2026"
+    ]
+    assert "Il reste 10,00 DZD HT à cette clé" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_settings_changed_elsewhere_are_seen_once_the_watch_expires(
+    freeze, django_capture_on_commit_callbacks, monkeypatch
+):
+    from billing.services import alerts
+
+    freeze(NOW)
+    key = customer(credits="100")
+    set_thresholds(key.account)
+    record(django_capture_on_commit_callbacks, image_event(key, "a"))  # 8 %: watch loaded
+    AlertSettings.objects.filter(account=key.account).update(credits=[10])  # another process
+
+    record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 16 %: stale, unseen
+    unseen = list(mail.outbox)
+    monkeypatch.setattr(alerts, "WATCH_TTL", 0.0)
+    alerts.alerts_watch_forget()
+    record(django_capture_on_commit_callbacks, image_event(key, "c"))  # 24 %
+
+    assert unseen == []
+    # The check claims by state: the 10 % passed unseen is sent at the next look.
+    assert [m.subject for m in mail.outbox] == [
+        "Vous avez utilisé 10 % de vos crédits de novembre 2026"
+    ]
+
+
 # --- never in the metering's way ----------------------------------------------------------------
 
 
