@@ -64,6 +64,8 @@ class Account(models.Model):
     rc = models.CharField("RC", max_length=30, blank=True)
     article = models.CharField("article d'imposition", max_length=30, blank=True)
     tva_exempt = models.BooleanField("exonéré de TVA", default=False)
+    # Also receives the spending alerts (with the owner); blank: the owner alone.
+    billing_email = models.EmailField("e-mail de facturation", blank=True, db_default="")
     created_at = models.DateTimeField("créé le", auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,12 @@ from celery import shared_task
 from django.db import OperationalError
 
 from .periods import Month
-from .services.alerts import credit_alert_send, credit_alerts_send_pending
+from .services.alerts import (
+    alerts_check,
+    alerts_check_open_periods,
+    credit_alert_send,
+    credit_alerts_send_pending,
+)
 from .services.close import close_month_default, period_close, periods_close_overdue
 from .services.dunning import invoices_dun
 from .services.invoices import invoices_issued_notify_pending
@@ -30,6 +35,7 @@ def billing_housekeeping_task() -> list[str]:
     """Daily: finish any month left unclosed, send invoice e-mails a killed close did not."""
     results = [str(result) for result in periods_close_overdue()]
     invoices_issued_notify_pending()
+    alerts_check_open_periods()
     credit_alerts_send_pending()
     return results
 
@@ -44,3 +50,9 @@ def credit_alert_send_task(alert_id: int) -> bool:
 def invoices_dun_task() -> dict[str, int]:
     """Daily (beat, 08:00 Algiers): reminders at the due date and +7 days, suspensions."""
     return invoices_dun()
+
+
+@shared_task(**RETRY)
+def alerts_check_task(period_id: int) -> int:
+    """The spending alerts a charged period calls for, once its charge has committed."""
+    return len(alerts_check(period_id=period_id))

@@ -14,6 +14,16 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _forget_alert_watches():
+    """The metering processes remember accounts' alert settings; ids are reused across tests."""
+    from billing.services.alerts import alerts_watch_forget
+
+    alerts_watch_forget()
+    yield
+    alerts_watch_forget()
+
+
 @pytest.fixture
 def freeze():
     """freeze("2026-11-16 10:00 +01:00") stops the clock there (time-machine, tick off)."""

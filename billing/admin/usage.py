@@ -177,7 +177,7 @@ class CreditAlertInline(admin.TabularInline):
     model = CreditAlert
     extra = 0
     can_delete = False
-    fields = ["threshold", "created_at", "sent_at"]
+    fields = ["kind", "api_key", "threshold", "reference", "used", "created_at", "sent_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -232,7 +232,7 @@ class BillingPeriodAdmin(ReadOnly):
 
 @admin.register(CreditAlert)
 class CreditAlertAdmin(ReadOnly):
-    list_display = ["period", "threshold", "created_at", "sent_at"]
-    list_filter = ["threshold", ("sent_at", admin.EmptyFieldListFilter)]
+    list_display = ["period", "kind", "api_key", "threshold", "created_at", "sent_at"]
+    list_filter = ["kind", "threshold", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["period__account__name", "period__account__owner__email"]
-    list_select_related = ["period__account"]
+    list_select_related = ["period__account", "api_key"]

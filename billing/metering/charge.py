@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ..models import BillingPeriod
 from ..periods import Month
-from ..services.alerts import credit_alerts_check
+from ..services.alerts import alerts_check_after_commit
 from .allocation import IncludedCredits, KeyBudget, Overage, Prepaid, Source, allocate
 from .ledger import Ledger, Recorded
 from .parse import Candidate
@@ -251,9 +251,5 @@ def charge(
         [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used],
     )
     for running in changed:
-        credit_alerts_check(
-            period=running.period,
-            consumed_before=running.period.consumed,
-            consumed_after=running.credits.consumed,
-        )
+        alerts_check_after_commit(period=running.period, after=running.totals(), rows=new_rows)
     return set()
