@@ -24,6 +24,7 @@ from django.utils import formats, timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from iafactory.formatting import instant_label
 
 from .models import AIModel, ModelPrice
 
@@ -100,7 +101,8 @@ def amount_text(value: Decimal) -> str:
 
 
 def instant_text(value: datetime) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    """« 1er janvier 2027 », « 15 novembre 2026 à 10 h 00 »: the house date labels."""
+    return instant_label(value)
 
 
 def price_check_components(
