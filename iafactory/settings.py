@@ -166,6 +166,7 @@ ACCOUNT_FORMS = {
     "signup": "accounts.forms.SignupForm",
     "login": "accounts.forms.LoginForm",
     "reset_password": "accounts.forms.ResetPasswordForm",
+    "add_email": "accounts.forms.AddEmailForm",
 }
 # The browser that signed up is logged in by the verification link (same session only).
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True

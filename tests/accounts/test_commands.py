@@ -201,7 +201,9 @@ def test_site_url_follows_the_port_when_not_set():
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT")}
-    code = "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
+    )
 
     def site_url(**extra):
         return subprocess.run(

@@ -441,9 +441,7 @@ def test_model_list_shows_current_price_and_next_change(staff, now, gpt):
     html = response.content.decode()
     assert response.status_code == 200
     assert "250 / 1\xa0000 DZD (input / output, 1M tokens)" in html
-    assert "300 / 1\xa0200 DZD (input / output, 1M tokens) à partir du 1er janvier 2027" in (
-        html
-    )
+    assert "300 / 1\xa0200 DZD (input / output, 1M tokens) à partir du 1er janvier 2027" in (html)
     assert list(response.context["cl"].result_list) == [gpt]
 
 
@@ -515,6 +513,19 @@ def test_faq_refuses_an_unknown_placeholder(staff):
         "Espace réservé inconnu : {tva}. Ceux que la page remplit : {taux_tva}, "
         "{preavis_jours}, {lien_documentation}."
     ]
+
+
+def test_faq_refuses_an_answer_still_marked_a_preciser(staff):
+    response = staff.post(
+        reverse("admin:catalog_faqentry_add"),
+        {"question": "Délai ?", "answer": "Sous 48 h (À préciser).", "order": "9"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["answer"] == [
+        "La réponse contient encore « (à préciser) » : complétez-la avant d'enregistrer."
+    ]
+    assert not FaqEntry.objects.filter(question="Délai ?").exists()
 
 
 def test_faq_publication_is_toggled_from_the_list(staff):
