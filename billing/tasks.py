@@ -7,6 +7,7 @@ from .periods import Month
 from .services.alerts import credit_alert_send, credit_alerts_send_pending
 from .services.close import close_month_default, period_close, periods_close_overdue
 from .services.invoices import invoices_issued_notify_pending
+from .services.price_notices import price_increase_notify
 
 RETRY = {
     "acks_late": True,
@@ -37,3 +38,9 @@ def billing_housekeeping_task() -> list[str]:
 def credit_alert_send_task(alert_id: int) -> bool:
     """One credit alert e-mail, off the gateway's request; sends nothing if already sent."""
     return credit_alert_send(alert_id=alert_id)
+
+
+@shared_task(**RETRY)
+def price_increase_notify_task(price_id: int) -> int:
+    """The e-mails of an announced price increase, off the admin's request; safe to rerun."""
+    return price_increase_notify(price_id=price_id)

@@ -171,11 +171,11 @@ def test_the_subscription_starts_the_instant_the_account_is_created(client, free
     assert started.isoformat() == "2026-11-16T09:00:00+00:00"
 
 
-def test_the_formula_chosen_on_tarifs_is_pre_selected_after_verification(
-    client, mailoutbox, plans
-):
+def test_the_formula_chosen_on_tarifs_is_pre_selected_after_verification(client, mailoutbox, plans):
     tarifs = client.get("/tarifs/").content.decode()
-    href = re.search(r'href="([^"]*)"[^>]*>Créer un compte<span[^>]*> avec la formule Expert', tarifs)
+    href = re.search(
+        r'href="([^"]*)"[^>]*>Créer un compte<span[^>]*> avec la formule Expert', tarifs
+    )
     signup_url = href.group(1).replace("&amp;", "&")
     assert signup_url.startswith("/comptes/signup/?")
 
