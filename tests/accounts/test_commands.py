@@ -181,7 +181,8 @@ def test_demo_setup_prints_the_logins_last_in_a_box_without_the_demo_e_mails(
     assert capsys.readouterr().out == ""  # no invoice e-mail dumped on the console
     assert lines[0] == "Démonstration IAFactory"
     box = lines[1:]
-    assert box[0].startswith("┌") and box[-1].startswith("└")
+    assert box[0].startswith("┌")
+    assert box[-1].startswith("└")
     assert all(line.startswith("│") and line.endswith("│") for line in box[1:-1])
     assert len({len(line) for line in box}) == 1
     assert len(box) <= 10
@@ -206,7 +207,7 @@ def test_site_url_follows_the_port_when_not_set():
     )
 
     def site_url(**extra):
-        return subprocess.run(
+        return subprocess.run(  # noqa: S603 (this interpreter, a fixed snippet)
             [sys.executable, "-c", code],
             env={**env, "DJANGO_SETTINGS_MODULE": "iafactory.settings", "DEBUG": "1", **extra},
             capture_output=True,

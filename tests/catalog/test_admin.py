@@ -131,8 +131,8 @@ def test_a_back_dated_row_is_refused_with_a_clear_message(staff, now, gpt):
 
     assert response.status_code == 200
     assert inline_errors(response) == [
-        "Le 15 novembre 2026 à 10\xa0h\xa000 est déjà passé : un prix ne peut pas prendre effet dans le "
-        "passé (des consommations ont déjà été facturées). Choisissez une date future, ou "
+        "Le 15 novembre 2026 à 10\xa0h\xa000 est déjà passé : un prix ne peut pas prendre "
+        "effet dans le passé (des consommations ont déjà été facturées). Choisissez une date future, ou "
         "maintenant pour une baisse."
     ]
     assert len(gpt_prices(gpt)) == 1
@@ -154,8 +154,8 @@ def test_an_increase_with_less_than_the_notice_is_refused(staff, now, gpt):
     assert response.status_code == 200
     assert inline_errors(response) == [
         "Hausse de prix (output 1\xa0000 → 1\xa0100 DZD) : elle doit être annoncée au moins 30 "
-        "jours à l'avance. Choisissez une date d'effet à partir du 16 décembre 2026 à 10\xa0h\xa000, ou "
-        "un prix qui ne dépasse pas le prix en vigueur à cette date."
+        "jours à l'avance. Choisissez une date d'effet à partir du 16 décembre 2026 à "
+        "10\xa0h\xa000, ou un prix qui ne dépasse pas le prix en vigueur à cette date."
     ]
     assert len(gpt_prices(gpt)) == 1
 
