@@ -132,8 +132,8 @@ def test_a_back_dated_row_is_refused_with_a_clear_message(staff, now, gpt):
     assert response.status_code == 200
     assert inline_errors(response) == [
         "Le 15 novembre 2026 à 10\xa0h\xa000 est déjà passé : un prix ne peut pas prendre "
-        "effet dans le passé (des consommations ont déjà été facturées). Choisissez une date future, ou "
-        "maintenant pour une baisse."
+        "effet dans le passé (des consommations ont déjà été facturées). Choisissez une date "
+        "future, ou maintenant pour une baisse."
     ]
     assert len(gpt_prices(gpt)) == 1
 
