@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links printed and e-mailed by `make run` follow the port: `make run PORT=8101`.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: install install-gateway run web gateway test lint bench clean
 
@@ -24,13 +26,13 @@ CHARGILY_LOCAL := CHARGILY_MODE=test CHARGILY_API_KEY=$${CHARGILY_API_KEY:-test_
 # Installs, migrates, loads demo data, then serves the portal and runs the scheduled jobs.
 run: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup
-	HOST=$(HOST) PORT=$(PORT) DEBUG=$${DEBUG:-1} $(CHARGILY_LOCAL) $(VENV)/bin/honcho -f Procfile.dev start
+	SITE_URL=$(SITE_URL) DEBUG=$${DEBUG:-1} $(PY) manage.py demo_setup
+	HOST=$(HOST) PORT=$(PORT) SITE_URL=$(SITE_URL) DEBUG=$${DEBUG:-1} $(CHARGILY_LOCAL) $(VENV)/bin/honcho -f Procfile.dev start
 
 # The web server alone (no worker, no scheduler).
 web: install
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(CHARGILY_LOCAL) $(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(SITE_URL) DEBUG=$${DEBUG:-1} $(CHARGILY_LOCAL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 install-gateway: install
 	$(PY) -m pip install --quiet -e '.[test,gateway]'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -10,7 +11,7 @@ from rest_framework.permissions import BasePermission
 from iafactory.ratelimit import auth_failure_record, auth_failures_check
 
 from .gateway import gateway_token_authenticate
-from .keys import API_KEY_PREFIX
+from .keys import API_KEY_PREFIX, LAST_USED_RESOLUTION
 from .models import ApiKey, GatewayToken
 from .selectors import KEY_REFUSALS, api_key_lookup
 
@@ -45,6 +46,14 @@ def _throttled_failures(authenticate):
     return wrapper
 
 
+def _mark_used(key: ApiKey) -> None:
+    """A key read only on the customer API is used too: at most once a minute, as metering."""
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+
+
 class CustomerKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer iaf_…`: request.user is the account owner, request.auth the key."""
 
@@ -57,6 +66,7 @@ class CustomerKeyAuthentication(BaseAuthentication):
         key, refusal = api_key_lookup(raw)
         if refusal is not None:
             raise exceptions.AuthenticationFailed(KEY_REFUSALS[refusal])
+        _mark_used(key)
         return key.account.owner, key
 
     def authenticate_header(self, request) -> str:

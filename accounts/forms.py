@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
@@ -10,6 +11,14 @@ from .services import account_create
 
 NO_PLAN = "aucune"
 EMAIL_LABEL = "Adresse e-mail"
+
+
+class AddEmailForm(AllauthAddEmailForm):
+    # Django's own French catalog says « Courriel »: one term everywhere.
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = EMAIL_LABEL
+        self.fields["email"].widget.attrs["placeholder"] = EMAIL_LABEL
 
 
 class LoginForm(AllauthLoginForm):

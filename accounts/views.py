@@ -38,5 +38,5 @@ def coordonnees(request):
     return render(
         request,
         "accounts/coordonnees.html",
-        {"active": "dashboard", "account": account, "form": form},
+        {"active": "coordonnees", "account": account, "form": form},
     )

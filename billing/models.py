@@ -7,7 +7,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 
 from accounts.models import Account, ApiKey
-from catalog.models import AIModel, Plan
+from catalog.models import AIModel, ModelPrice, Plan
 
 from .money import AMOUNT_DIGITS, LEDGER_DIGITS, ZERO
 
@@ -449,6 +449,33 @@ class CreditAlert(models.Model):
         if self.reference is None or self.used is None:
             return ZERO
         return max(self.reference - self.used, ZERO)
+
+
+class PriceIncreaseNotice(models.Model):
+    """A customer told of an announced price increase: the row makes it one e-mail per
+    announced price row, and shows the espace client's banner until the price takes effect."""
+
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.CASCADE,
+        related_name="price_notices",
+        verbose_name="compte client",
+    )
+    price = models.ForeignKey(
+        ModelPrice, on_delete=models.CASCADE, related_name="notices", verbose_name="prix annoncé"
+    )
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    sent_at = models.DateTimeField("e-mail envoyé le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "avis de hausse de prix"
+        verbose_name_plural = "avis de hausse de prix"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "price"], name="one_notice_per_price")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.price_id}"
 
 
 class InvoiceSequence(models.Model):

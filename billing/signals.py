@@ -21,7 +21,17 @@ def sales_terms_read() -> SalesTerms:
     return SalesTerms(tva_rate=settings.tva_rate, price_notice_days=settings.price_notice_days)
 
 
+def price_increase_announced(sender, *, price, **kwargs) -> None:
+    """Staff announced an increase: the customers are told by a task, once the row is saved."""
+    from .tasks import price_increase_notify_task  # tasks import the services, loaded later
+
+    price_increase_notify_task.delay_on_commit(price.pk)
+
+
 def connect() -> None:
+    catalog_signals.price_announced.connect(
+        price_increase_announced, dispatch_uid="billing-price-increase-announced"
+    )
     account_created.connect(subscription_open, dispatch_uid="billing-subscription-open")
     sales_terms_reader_set(sales_terms_read)
     # The public catalog shows the TVA rate and notice period: drop its cache when they change.

@@ -13,6 +13,7 @@ from .services.alerts import (
 from .services.close import close_month_default, period_close, periods_close_overdue
 from .services.dunning import invoices_dun
 from .services.invoices import invoices_issued_notify_pending
+from .services.price_notices import price_increase_notify
 
 RETRY = {
     "acks_late": True,
@@ -56,3 +57,9 @@ def invoices_dun_task() -> dict[str, int]:
 def alerts_check_task(period_id: int) -> int:
     """The spending alerts a charged period calls for, once its charge has committed."""
     return len(alerts_check(period_id=period_id))
+
+
+@shared_task(**RETRY)
+def price_increase_notify_task(price_id: int) -> int:
+    """The e-mails of an announced price increase, off the admin's request; safe to rerun."""
+    return price_increase_notify(price_id=price_id)

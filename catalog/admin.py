@@ -39,6 +39,7 @@ from .services import (
 )
 
 FAQ_PLACEHOLDERS = ("taux_tva", "preavis_jours", "lien_documentation")
+FAQ_UNFINISHED = "(à préciser)"  # the drafts' marker of an answer still to write
 
 
 def _price_text(price: Price | ModelPrice) -> str:
@@ -356,6 +357,10 @@ class FaqEntryForm(forms.ModelForm):
             found = ", ".join(f"{{{name}}}" for name in unknown)
             raise ValidationError(
                 f"Espace réservé inconnu : {found}. Ceux que la page remplit : {known}."
+            )
+        if FAQ_UNFINISHED in answer.casefold():
+            raise ValidationError(
+                "La réponse contient encore « (à préciser) » : complétez-la avant d'enregistrer."
             )
         return answer
 

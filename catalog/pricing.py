@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from iafactory.formatting import format_integer
+
 from .models import AIModel, ModelPrice
 
 MILLION = Decimal(1_000_000)
@@ -120,8 +122,25 @@ def _count(field: str, value: object, limit: int) -> int:
     if number < 0:
         raise PricingError(field, f"« {field} » ne peut pas être négatif.")
     if number > limit:
-        raise PricingError(field, f"« {field} » dépasse le maximum autorisé ({limit}).")
+        raise PricingError(
+            field, f"« {field} » dépasse le maximum autorisé ({format_integer(limit)})."
+        )
     return number
+
+
+def counts_errors(*, input_tokens: object, output_tokens: object, images: object) -> list:
+    """Every count that is not a valid quantity (not only the first), as PricingErrors."""
+    errors = []
+    for field, value, limit in (
+        ("input_tokens", input_tokens, MAX_TOKENS),
+        ("output_tokens", output_tokens, MAX_TOKENS),
+        ("images", images, MAX_IMAGES),
+    ):
+        try:
+            _count(field, value, limit)
+        except PricingError as error:
+            errors.append(error)
+    return errors
 
 
 def price_model_usage(

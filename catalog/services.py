@@ -24,8 +24,10 @@ from django.utils import formats, timezone
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from iafactory.formatting import instant_label
 
 from .models import AIModel, ModelPrice
+from .signals import price_announced
 
 # Staff type "now" into a form and submit it a little later.
 NOW_TOLERANCE = timedelta(minutes=5)
@@ -100,7 +102,8 @@ def amount_text(value: Decimal) -> str:
 
 
 def instant_text(value: datetime) -> str:
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    """« 1er janvier 2027 », « 15 novembre 2026 à 10 h 00 »: the house date labels."""
+    return instant_label(value)
 
 
 def price_check_components(
@@ -280,7 +283,26 @@ def price_schedule(
         per_image=per_image,
     )
     _audit(AuditEvent.Action.PRICE_SCHEDULED, price, by)
+    if _is_increase(price):
+        price_announced.send(sender=ModelPrice, price=price)
     return price
+
+
+def _is_increase(price: ModelPrice) -> bool:
+    """Higher than the row before it, on any component."""
+    previous = (
+        ModelPrice.objects.filter(model_id=price.model_id, effective_at__lt=price.effective_at)
+        .order_by("-effective_at")
+        .first()
+    )
+    if previous is None:
+        return False
+    return any(
+        getattr(price, field) is not None
+        and getattr(previous, field) is not None
+        and getattr(price, field) > getattr(previous, field)
+        for field in ("input_per_million", "output_per_million", "per_image")
+    )
 
 
 def _audit(action: AuditEvent.Action, price: ModelPrice, by: User | None) -> None:

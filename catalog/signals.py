@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 
 from iafactory.cache import on_recovery
 
@@ -13,6 +14,11 @@ CATALOG_SENDERS = (
     "catalog.ModelPrice",
     "catalog.FaqEntry",
 )  # billing adds its settings (billing/signals.py)
+
+
+# Staff announced a price row higher than the one before it (kwargs: price, a ModelPrice).
+# Sent inside the scheduling transaction; billing tells the customers (billing/signals.py).
+price_announced = Signal()
 
 
 def catalog_changed(sender, **kwargs) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from .pricing import Estimate, Price, PricingError, estimate_cost
+from .pricing import Estimate, Price, PricingError, counts_errors, estimate_cost
 from .selectors import TarifsCatalog, tarifs_catalog
 
 CALCULATOR_FIELDS = ("model", "input_tokens", "output_tokens", "images")
@@ -59,12 +59,18 @@ def _calculate(query: QueryDict, *, now: datetime, catalog: TarifsCatalog) -> Ca
     if not any(name in query for name in CALCULATOR_FIELDS):
         return Calculation(values=values)
     counts = {name: values[name].translate(SPACES) for name in COUNT_FIELDS}
+    # Every bad field at once, not only the first one.
+    errors = {error.field: _error_message(error) for error in counts_errors(**counts)}
     try:
-        estimate = estimate_cost(model_slug=values["model"], at=now, **counts)
-    except PricingError as error:
-        return Calculation(
-            submitted=True, values=values, errors={error.field: _error_message(error)}
+        estimate = estimate_cost(
+            model_slug=values["model"],
+            at=now,
+            **{name: "" if name in errors else value for name, value in counts.items()},
         )
+    except PricingError as error:
+        errors.setdefault(error.field, _error_message(error))
+    if errors:
+        return Calculation(submitted=True, values=values, errors=errors)
     usage = {
         "input_tokens": estimate.input_tokens,
         "output_tokens": estimate.output_tokens,

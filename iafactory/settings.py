@@ -184,6 +184,7 @@ ACCOUNT_FORMS = {
     "signup": "accounts.forms.SignupForm",
     "login": "accounts.forms.LoginForm",
     "reset_password": "accounts.forms.ResetPasswordForm",
+    "add_email": "accounts.forms.AddEmailForm",
 }
 # The browser that signed up is logged in by the verification link (same session only).
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
@@ -247,7 +248,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "IAFactory <facturation@iafactory.dz>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails sent outside a request (the monthly close's invoice e-mails).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without SITE_URL, the local server's own port (`make run PORT=8101`), so links reach it.
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 GATEWAY_PUBLIC_URL = os.environ.get("GATEWAY_PUBLIC_URL", "https://api.iafactory.dz").rstrip("/")
 
 # HTTPS hardening: on by default whenever DEBUG is off.

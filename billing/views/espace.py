@@ -176,6 +176,11 @@ def formule(request):
                 messages.success(request, _change_message(change))
         if not request.htmx:
             return redirect("accounts:formule")
+    elif "formule" in request.GET:
+        # A formula chosen on /tarifs/ before signing up: shown pre-selected, to confirm.
+        form = PlanChoiceForm(request.GET, plans=plans_offered(current=_current_plan(account)))
+        if form.is_valid():
+            return _formule_apercu_response(request, account, form.cleaned_data["formule"])
     return render(
         request,
         _template(request, "accounts/formule.html", "accounts/partials/_formule.html"),

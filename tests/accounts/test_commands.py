@@ -132,16 +132,17 @@ def test_demo_setup_creates_the_logins_once(freeze):
     admin = User.objects.get(email="admin@iafactory.dz")
     assert admin.is_superuser
     assert admin.is_staff
-    password = next(line for line in first if "admin@iafactory.dz · mot de passe" in line).split()[
-        -1
-    ]
+    password = next(line for line in first if "admin@iafactory.dz · mot de passe" in line)
+    password = password.strip("│ ").split()[-1]
     assert admin.check_password(password)
     demo = Account.objects.get(owner__email="demo@iafactory.dz")
     assert demo.owner.check_password("demo-iafactory")
     assert Subscription.objects.get(account=demo).plan.slug == "standard"
     assert Subscription.objects.get(account=demo).pay_as_you_go is False
-    assert "  e-mail demo@iafactory.dz · mot de passe demo-iafactory" in first
-    assert "  e-mail demo@iafactory.dz (déjà créé) · mot de passe demo-iafactory" in second
+    assert any("  e-mail demo@iafactory.dz · mot de passe demo-iafactory" in x for x in first)
+    assert any(
+        "  e-mail demo@iafactory.dz (déjà créé) · mot de passe demo-iafactory" in x for x in second
+    )
     assert not any(password in line for line in second)
     assert ApiKey.objects.filter(account=demo).count() == 2  # the printed one and the demo app's
     assert User.objects.count() == 2
@@ -166,3 +167,90 @@ def test_demo_customer_has_a_closed_month_with_its_invoice_and_usage_this_month(
         november.events.filter(occurred_at__gt=datetime(2026, 11, 16, 10, tzinfo=ALGIERS)).count()
         == 0
     )
+
+
+def test_demo_setup_prints_the_logins_last_in_a_box_without_the_demo_e_mails(
+    freeze, settings, capsys
+):
+    freeze("2026-11-16 10:00 +01:00")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.SITE_URL = "http://127.0.0.1:8101"
+
+    lines = run("demo_setup")
+
+    assert capsys.readouterr().out == ""  # no invoice e-mail dumped on the console
+    assert lines[0] == "Démonstration IAFactory"
+    box = lines[1:]
+    assert box[0].startswith("┌")
+    assert box[-1].startswith("└")
+    assert all(line.startswith("│") and line.endswith("│") for line in box[1:-1])
+    assert len({len(line) for line in box}) == 1
+    assert len(box) <= 10
+    text = "\n".join(box)
+    assert "http://127.0.0.1:8101/admin/" in text
+    assert "http://127.0.0.1:8101/comptes/login/" in text
+    assert "8000" not in text
+    raw = box[-2].strip("│ ")
+    key = ApiKey.objects.get(key_hash=hash_secret(raw))
+    assert key.account.owner.email == "demo@iafactory.dz"
+    assert "clé API de demo@iafactory.dz" in box[-3]
+
+
+def test_site_url_follows_the_port_when_not_set():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT")}
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
+    )
+
+    def site_url(**extra):
+        return subprocess.run(  # noqa: S603 (this interpreter, a fixed snippet)
+            [sys.executable, "-c", code],
+            env={**env, "DJANGO_SETTINGS_MODULE": "iafactory.settings", "DEBUG": "1", **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    assert site_url(PORT="8101") == "http://127.0.0.1:8101"
+    assert site_url() == "http://127.0.0.1:8000"
+    assert site_url(PORT="8101", SITE_URL="https://portail.iafactory.dz/") == (
+        "https://portail.iafactory.dz"
+    )
+
+
+def test_create_demo_customer_documents_password_and_whose_key_it_prints(freeze, settings):
+    freeze("2026-11-16 10:00 +01:00")
+    settings.SITE_URL = "http://127.0.0.1:8101"
+
+    lines = run(
+        "create_demo_customer",
+        *("--email", "c@client.dz", "--plan", "starter", "--payg", "off", "--password", "s3cret!"),
+    )
+
+    assert User.objects.get(email="c@client.dz").check_password("s3cret!")
+    assert (
+        "Connexion : http://127.0.0.1:8101/comptes/login/ avec c@client.dz et le mot de passe "
+        "donné par --password." in lines
+    )
+    assert lines[-2].startswith("Nouvelle clé API de c@client.dz ")
+    assert ApiKey.objects.get(key_hash=hash_secret(lines[-1])).account.owner.email == "c@client.dz"
+    assert "--password" in lines_without_password()
+
+
+def lines_without_password() -> str:
+    return "\n".join(
+        run("create_demo_customer", "--email", "d@client.dz", "--plan", "none", "--payg", "on")
+    )
+
+
+def test_create_demo_customer_help_explains_password():
+    from billing.management.commands.create_demo_customer import Command
+
+    parser = Command().create_parser("manage.py", "create_demo_customer")
+    text = parser.format_help()
+    assert "--password" in text
+    assert "se connecter à l'espace client" in " ".join(text.split())

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.models import ApiKey
 from billing.models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription
 from billing.services.periods import current_period
-from billing.services.subscriptions import subscription_change
+from billing.services.subscriptions import payg_set, subscription_change
 
 from .factories import AccountFactory, ApiKeyFactory
 
@@ -86,6 +86,50 @@ def test_dashboard_without_formula_nor_payg_says_the_api_is_not_active(client, f
 
     assert "Votre API n'est pas encore active." in body
     assert 'data-testid="formule">Aucune formule<' in body
+    assert "tout l'usage est facturé" not in body
+    assert (
+        '<p class="muted" data-testid="formule-etat">Aucune formule : choisissez une formule ou '
+        "activez le pay as you go pour utiliser l&#x27;API.</p>"
+        in body
+        or '<p class="muted" data-testid="formule-etat">Aucune formule : choisissez une formule ou '
+        "activez le pay as you go pour utiliser l'API.</p>"
+        in body
+    )
+
+
+def test_dashboard_without_formula_with_payg_says_all_usage_is_billed(client, freeze):
+    account = AccountFactory()
+    freeze("2026-11-16 10:00 +01:00")
+    payg_set(account=account, enabled=True)
+    client.force_login(account.owner)
+
+    body = text(client.get(reverse("accounts:dashboard")))
+
+    assert (
+        'data-testid="formule-etat">Pay as you go uniquement : tout l\'usage est facturé '
+        "en fin de mois.</p>" in body.replace("&#x27;", "'")
+    )
+
+
+def test_sidebar_has_coordonnees_and_highlights_it_there(customer_client):
+    body = text(customer_client.get(reverse("accounts:coordonnees")))
+
+    assert '<a href="/espace-client/coordonnees/" aria-current="page">Coordonnées</a>' in body
+    assert '<a href="/espace-client/" aria-current="page">Tableau de bord</a>' not in body
+
+
+def test_every_e_mail_field_says_adresse_e_mail_never_courriel(customer_client):
+    for url in [
+        "/comptes/email/",
+        "/comptes/login/",
+        "/comptes/signup/",
+        "/comptes/password/reset/",
+    ]:
+        body = text(customer_client.get(url))
+        assert "Courriel" not in body, url
+    assert '<label for="id_email">Adresse e-mail</label>' in text(
+        customer_client.get("/comptes/email/")
+    )
 
 
 def test_formula_page_marks_the_current_formula_and_offers_the_others(customer_client):

@@ -169,3 +169,32 @@ def test_the_subscription_starts_the_instant_the_account_is_created(client, free
     account = Account.objects.get(owner__email="amina@atlas.dz")
     started = Subscription.objects.get(account=account).started_at
     assert started.isoformat() == "2026-11-16T09:00:00+00:00"
+
+
+def test_the_formula_chosen_on_tarifs_is_pre_selected_after_verification(client, mailoutbox, plans):
+    tarifs = client.get("/tarifs/").content.decode()
+    href = re.search(
+        r'href="([^"]*)"[^>]*>Créer un compte<span[^>]*> avec la formule Expert', tarifs
+    )
+    signup_url = href.group(1).replace("&amp;", "&")
+    assert signup_url.startswith("/comptes/signup/?")
+
+    page = client.get(signup_url).content.decode()
+    assert "formule" in page  # the choice travels with the form
+    action = re.search(r'<form method="post" action="([^"]*)"', page).group(1)
+    data = {
+        "organisation": "Atlas Numérique SARL",
+        "email": "amina@atlas.dz",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    }
+    hidden = dict(re.findall(r'<input type="hidden" name="(next)" value="([^"]*)"', page))
+    client.post(action.replace("&amp;", "&") or signup_url, {**data, **hidden})
+    confirm_url = link_in(mailoutbox[0])
+    response = client.post(confirm_url)
+
+    assert response["Location"] == "/espace-client/formule/?formule=expert"
+    landing = client.get(response["Location"])
+    assert landing.status_code == 200
+    assert landing.context["target"].slug == "expert"
+    assert "Choisir la formule Expert" in landing.content.decode()

@@ -238,3 +238,23 @@ def test_far_out_dates_are_a_clear_400(client, query):
     response = client.get(f"/api/v1/usage/?{query}", HTTP_AUTHORIZATION=f"Bearer {key.raw}")
 
     assert response.status_code == 400
+
+
+def test_reading_the_account_marks_the_key_used_at_most_once_a_minute(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+    key = ApiKeyFactory()
+    client = as_customer(key)
+
+    assert client.get("/api/v1/account/").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_at == datetime(2026, 11, 16, 10, tzinfo=ALGIERS)
+
+    freeze(datetime(2026, 11, 16, 10, 0, 30, tzinfo=ALGIERS))
+    client.get("/api/v1/account/")
+    key.refresh_from_db()
+    assert key.last_used_at == datetime(2026, 11, 16, 10, tzinfo=ALGIERS)  # within the minute
+
+    freeze(datetime(2026, 11, 16, 10, 1, 5, tzinfo=ALGIERS))
+    client.get("/api/v1/account/")
+    key.refresh_from_db()
+    assert key.last_used_at == datetime(2026, 11, 16, 10, 1, 5, tzinfo=ALGIERS)

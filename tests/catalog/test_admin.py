@@ -131,9 +131,9 @@ def test_a_back_dated_row_is_refused_with_a_clear_message(staff, now, gpt):
 
     assert response.status_code == 200
     assert inline_errors(response) == [
-        "Le 15 novembre 2026 10:00 est déjà passé : un prix ne peut pas prendre effet dans le "
-        "passé (des consommations ont déjà été facturées). Choisissez une date future, ou "
-        "maintenant pour une baisse."
+        "Le 15 novembre 2026 à 10\xa0h\xa000 est déjà passé : un prix ne peut pas prendre "
+        "effet dans le passé (des consommations ont déjà été facturées). Choisissez une date "
+        "future, ou maintenant pour une baisse."
     ]
     assert len(gpt_prices(gpt)) == 1
 
@@ -154,8 +154,8 @@ def test_an_increase_with_less_than_the_notice_is_refused(staff, now, gpt):
     assert response.status_code == 200
     assert inline_errors(response) == [
         "Hausse de prix (output 1\xa0000 → 1\xa0100 DZD) : elle doit être annoncée au moins 30 "
-        "jours à l'avance. Choisissez une date d'effet à partir du 16 décembre 2026 10:00, ou "
-        "un prix qui ne dépasse pas le prix en vigueur à cette date."
+        "jours à l'avance. Choisissez une date d'effet à partir du 16 décembre 2026 à "
+        "10\xa0h\xa000, ou un prix qui ne dépasse pas le prix en vigueur à cette date."
     ]
     assert len(gpt_prices(gpt)) == 1
 
@@ -441,9 +441,7 @@ def test_model_list_shows_current_price_and_next_change(staff, now, gpt):
     html = response.content.decode()
     assert response.status_code == 200
     assert "250 / 1\xa0000 DZD (input / output, 1M tokens)" in html
-    assert "300 / 1\xa0200 DZD (input / output, 1M tokens) à partir du 1 janvier 2027 00:00" in (
-        html
-    )
+    assert "300 / 1\xa0200 DZD (input / output, 1M tokens) à partir du 1er janvier 2027" in (html)
     assert list(response.context["cl"].result_list) == [gpt]
 
 
@@ -515,6 +513,19 @@ def test_faq_refuses_an_unknown_placeholder(staff):
         "Espace réservé inconnu : {tva}. Ceux que la page remplit : {taux_tva}, "
         "{preavis_jours}, {lien_documentation}."
     ]
+
+
+def test_faq_refuses_an_answer_still_marked_a_preciser(staff):
+    response = staff.post(
+        reverse("admin:catalog_faqentry_add"),
+        {"question": "Délai ?", "answer": "Sous 48 h (À préciser).", "order": "9"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["answer"] == [
+        "La réponse contient encore « (à préciser) » : complétez-la avant d'enregistrer."
+    ]
+    assert not FaqEntry.objects.filter(question="Délai ?").exists()
 
 
 def test_faq_publication_is_toggled_from_the_list(staff):

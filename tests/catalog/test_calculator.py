@@ -169,7 +169,7 @@ BAD_INPUT = [
     (
         {"model": "gpt-4.1", "input_tokens": "10000000000000"},
         "input_tokens",
-        "Le nombre de tokens en entrée dépasse le maximum autorisé (10000000000).",
+        "Le nombre de tokens en entrée dépasse le maximum autorisé (10 000 000 000).",
     ),
     (
         {"model": "gpt-4.1", "images": "2"},
@@ -220,3 +220,20 @@ def test_model_without_a_price_in_effect_is_not_offered_and_is_explained(client)
 
     assert '<option value="bientot"' not in page
     assert field_error(page, "model") == "« bientot » n'a pas de prix en vigueur à cette date."
+
+
+def test_two_bad_fields_are_both_reported_next_to_their_fields(client):
+    query = {"model": "gpt-4.1", "input_tokens": "-1", "output_tokens": "10000000000000"}
+
+    page = content(client.get(reverse("catalog:tarifs"), query))
+
+    assert field_error(page, "input_tokens") == (
+        "Le nombre de tokens en entrée ne peut pas être négatif."
+    )
+    assert field_error(page, "output_tokens") == (
+        "Le nombre de tokens en sortie dépasse le maximum autorisé (10 000 000 000)."
+    )
+    assert result_box(page) == (
+        "Calcul impossible Le nombre de tokens en entrée ne peut pas être négatif. "
+        "Le nombre de tokens en sortie dépasse le maximum autorisé (10 000 000 000)."
+    )

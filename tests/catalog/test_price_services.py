@@ -82,7 +82,7 @@ def test_an_increase_one_minute_short_of_the_notice_is_refused(now, gpt):
     text = messages(error.value, "effective_at")
     assert "Hausse de prix (output 1\xa0000 → 1\xa0000,0001 DZD)" in text
     assert "au moins 30 jours à l'avance" in text
-    assert "16 décembre 2026 10:00" in text
+    assert "16 décembre 2026 à 10\xa0h\xa000" in text
     assert len(prices_of(gpt)) == 1
 
 
@@ -153,7 +153,7 @@ def test_a_back_dated_row_is_refused(now, gpt):
         )
 
     assert "est déjà passé" in messages(error.value, "effective_at")
-    assert "16 novembre 2026 09:54" in messages(error.value, "effective_at")
+    assert "16 novembre 2026 à 9\xa0h\xa054" in messages(error.value, "effective_at")
     assert len(prices_of(gpt)) == 1
 
 
@@ -217,7 +217,7 @@ def test_two_rows_at_the_same_instant_are_refused(now, gpt):
             output_per_million=Decimal("2"),
         )
 
-    assert "a déjà un prix qui prend effet le 26 décembre 2026 10:00" in messages(
+    assert "a déjà un prix qui prend effet le 26 décembre 2026 à 10\xa0h\xa000" in messages(
         error.value, "effective_at"
     )
 
@@ -506,3 +506,16 @@ def test_concurrent_schedules_of_one_model_are_serialized():
 
     assert sorted(outcomes) == ["refused", "refused", "refused", "saved"]
     assert ModelPrice.objects.filter(model=gpt, effective_at=at).count() == 1
+
+
+def test_instant_text_writes_the_first_of_the_month_as_1er():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from catalog.services import instant_text
+
+    algiers = ZoneInfo("Africa/Algiers")
+    assert instant_text(datetime(2026, 11, 1, tzinfo=algiers)) == "1er novembre 2026"
+    assert instant_text(datetime(2026, 11, 1, 9, 5, tzinfo=algiers)) == (
+        "1er novembre 2026 à 9\xa0h\xa005"
+    )

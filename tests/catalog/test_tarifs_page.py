@@ -72,7 +72,10 @@ def test_each_formula_shows_fee_credits_description_and_signup(
         f"{name} {credits} DZD HT / mois {credits} DZD de crédits mensuels inclus "
         f"{description} Créer un compte avec la formule {name}"
     )
-    assert f'href="{reverse("account_signup")}"' in card
+    assert (
+        f'href="{reverse("account_signup")}?next=/espace-client/formule/%3Fformule%3D{slug}"'
+        in card
+    )
 
 
 def test_signed_in_customer_is_offered_to_choose_the_formula(client, today):

@@ -1,5 +1,6 @@
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.demo import demo_customer_setup
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     help = (
         "Crée ou met à jour un client à l'adresse e-mail vérifiée, dans l'état demandé comme "
         "s'il l'avait depuis --since (par défaut le 1er du mois : crédits du mois complets), "
-        "puis affiche une nouvelle clé API seule sur la dernière ligne."
+        "puis affiche une nouvelle clé API seule sur la dernière ligne. Avec --password, "
+        "le client peut aussi se connecter à l'espace client."
     )
 
     def add_arguments(self, parser):
@@ -32,7 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--payg", required=True, choices=["on", "off"])
         parser.add_argument("--since", type=_day, help="AAAA-MM-JJ, au plus aujourd'hui")
         parser.add_argument("--name", help="raison sociale (à la création du compte)")
-        parser.add_argument("--password", help="mot de passe de connexion au portail")
+        parser.add_argument(
+            "--password",
+            help="mot de passe pour se connecter à l'espace client (/comptes/login/) avec "
+            "--email ; sans lui, le client n'a pas de mot de passe utilisable",
+        )
 
     def handle(self, *args, **options):
         plan = None
@@ -66,5 +72,18 @@ class Command(BaseCommand):
             f"Crédits de {month_label(period.month)} : {format_dzd(period.included_credits)} "
             f"inclus, {format_dzd(period.consumed)} consommés."
         )
-        self.stdout.write("Nouvelle clé API (affichée une seule fois) :")
+        if options["password"]:
+            self.stdout.write(
+                f"Connexion : {settings.SITE_URL}/comptes/login/ avec {email} et le mot de passe "
+                "donné par --password."
+            )
+        else:
+            self.stdout.write(
+                "Pas de connexion à l'espace client sans mot de passe : relancez avec "
+                "--password MOT_DE_PASSE."
+            )
+        self.stdout.write(
+            f"Nouvelle clé API de {email} (affichée une seule fois ; ce qu'elle consomme "
+            "apparaît dans l'espace client de ce client) :"
+        )
         self.stdout.write(raw)

@@ -1,9 +1,12 @@
 import secrets
+from io import StringIO
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from accounts.models import Account, User
 from billing.demo import demo_usage_history
@@ -14,17 +17,28 @@ DEMO_EMAIL = "demo@iafactory.dz"
 DEMO_PASSWORD = "demo-iafactory"  # noqa: S105 (a published demo login, for local use only)
 
 
+def login_box(lines: list[str]) -> list[str]:
+    """The logins in a short frame, so that they stand out at the end of `make run`'s output."""
+    width = max(len(line) for line in lines)
+    return [
+        "┌" + "─" * (width + 2) + "┐",
+        *(f"│ {line.ljust(width)} │" for line in lines),
+        "└" + "─" * (width + 2) + "┘",
+    ]
+
+
 class Command(BaseCommand):
     help = (
         "Données de démonstration (idempotent) : un administrateur et un client démo "
-        "(formule Standard, pay as you go désactivé), puis les identifiants de connexion."
+        "(formule Standard, pay as you go désactivé), puis les identifiants de connexion, "
+        "en dernier, dans un cadre. Les liens suivent SITE_URL (dérivé de PORT par défaut)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--base-url", default=None, help="par défaut SITE_URL")
 
     def handle(self, *args, **options):
-        base = options["base_url"].rstrip("/")
+        base = (options["base_url"] or settings.SITE_URL).rstrip("/")
         self.stdout.write(self.style.MIGRATE_HEADING("Démonstration IAFactory"))
 
         admin_password = None
@@ -35,30 +49,36 @@ class Command(BaseCommand):
                 EmailAddress.objects.create(
                     user=admin, email=ADMIN_EMAIL, verified=True, primary=True
                 )
-        self.stdout.write(f"Administration : {base}/admin/")
+        box = [f"Administration : {base}/admin/"]
         if admin_password:
-            self.stdout.write(f"  e-mail {ADMIN_EMAIL} · mot de passe {admin_password}")
-            self.stdout.write("  (notez-le : il ne sera plus affiché)")
+            box.append(f"  e-mail {ADMIN_EMAIL} · mot de passe {admin_password}")
+            box.append("  (notez-le : il ne sera plus affiché)")
         else:
-            self.stdout.write(
-                f"  e-mail {ADMIN_EMAIL} (déjà créé ; nouveau mot de passe : "
-                f"python manage.py changepassword {ADMIN_EMAIL})"
-            )
+            box.append(f"  e-mail {ADMIN_EMAIL} (déjà créé ; nouveau mot de passe :")
+            box.append(f"  python manage.py changepassword {ADMIN_EMAIL})")
 
-        self.stdout.write(f"Espace client : {base}/comptes/login/")
+        box.append(f"Espace client : {base}/comptes/login/")
         if Account.objects.filter(owner__email=DEMO_EMAIL).exists():
-            self.stdout.write(f"  e-mail {DEMO_EMAIL} (déjà créé) · mot de passe {DEMO_PASSWORD}")
-            return
-        # A customer since last month, so that it has a closed month with its invoice.
-        call_command(
-            "create_demo_customer",
-            email=DEMO_EMAIL,
-            plan="standard",
-            payg="off",
-            since=Month.current().previous().first_day,
-            name="Démo SARL",
-            password=DEMO_PASSWORD,
-            stdout=self.stdout,
-        )
-        demo_usage_history(account=Account.objects.get(owner__email=DEMO_EMAIL))
-        self.stdout.write(f"  e-mail {DEMO_EMAIL} · mot de passe {DEMO_PASSWORD}")
+            box.append(f"  e-mail {DEMO_EMAIL} (déjà créé) · mot de passe {DEMO_PASSWORD}")
+        else:
+            # The demo's e-mails (last month's invoice) go to made-up addresses: kept off the
+            # console, where they would bury the logins.
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+                created = StringIO()
+                # A customer since last month, so that it has a closed month with its invoice.
+                call_command(
+                    "create_demo_customer",
+                    email=DEMO_EMAIL,
+                    plan="standard",
+                    payg="off",
+                    since=Month.current().previous().first_day,
+                    name="Démo SARL",
+                    password=DEMO_PASSWORD,
+                    stdout=created,
+                )
+                demo_usage_history(account=Account.objects.get(owner__email=DEMO_EMAIL))
+            raw_key = created.getvalue().strip().splitlines()[-1]
+            box.append(f"  e-mail {DEMO_EMAIL} · mot de passe {DEMO_PASSWORD}")
+            box.append(f"  clé API de {DEMO_EMAIL} (sa consommation est dans ses pages) :")
+            box.append(f"  {raw_key}")
+        self.stdout.write("\n".join(login_box(box)))

@@ -25,8 +25,8 @@ def due_dates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_h11_money_in'),
-        ('billing', '0011_invoice_line_images_bigint'),
+        ('accounts', '0007_billing_email_audit_actions'),
+        ('billing', '0014_h10_usage_event_occurred_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_h12_billing_email'),
-        ('billing', '0011_invoice_line_images_bigint'),
+        ('accounts', '0007_billing_email_audit_actions'),
+        ('billing', '0015_money_in'),
     ]
 
     operations = [
