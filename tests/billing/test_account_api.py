@@ -61,6 +61,10 @@ def test_account_shows_the_current_period(starter_key):
         "overage": "0.00",
         "written_off": "0.00",
         "scheduled_plan": None,
+        "payg_cap": None,
+        "payg_cap_remaining": None,
+        "prepaid_balance": "0.00",
+        "prepaid_used": "0.00",
     }
 
 
