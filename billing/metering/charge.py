@@ -238,12 +238,14 @@ def charge(
     # One order for every transaction's inserts, so that two of them never wait on each other
     # in a cycle over the unique index.
     new_rows.sort(key=lambda row: (row.account_id, row.idempotency_key))
+    # The daily rollups, in the events' transaction: one upsert per group.
+    rollups = rollups_of(new_rows)
     if optimistic:
-        if ledger.insert_new_events(new_rows) != len(new_rows):
+        if ledger.insert_new_events(new_rows, rollups) != len(new_rows):
             raise Collision
     else:
         ledger.insert_events(new_rows)
-    ledger.upsert_rollups(rollups_of(new_rows))
+        ledger.upsert_rollups(rollups)
     changed = [running for running in periods.values() if running.changed]
     ledger.write_totals(
         [running.totals() for running in changed],

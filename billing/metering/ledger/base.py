@@ -81,17 +81,16 @@ class Ledger(ABC):
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         """Insert the rows; a recorded idempotency key raises IntegrityError."""
 
-    def insert_new_events(self, rows: Sequence[EventRow]) -> int:
-        """Insert the rows whose idempotency key is new; returns how many were inserted."""
-        quote = connection.ops.quote_name
+    def insert_new_events(self, rows: Sequence[EventRow], rollups: Sequence[RollupRow] = ()) -> int:
+        """Insert the rows whose idempotency key is new; returns how many were inserted. When
+        all were, add `rollups` (theirs) to the daily rollups; when some were not, the caller
+        rolls the transaction back."""
         with connection.cursor() as cursor:
-            cursor.execute(
-                _insert_sql(len(rows))
-                + f" ON CONFLICT ({quote('account_id')}, {quote('idempotency_key')}) DO NOTHING"
-                + f" RETURNING {quote('id')}",
-                _insert_params(rows),
-            )
-            return len(cursor.fetchall())
+            cursor.execute(new_events_sql(len(rows)), _insert_params(rows))
+            inserted = len(cursor.fetchall())
+        if inserted == len(rows):
+            self.upsert_rollups(rollups)
+        return inserted
 
     @abstractmethod
     def update_periods(self, totals: Sequence[PeriodTotals]) -> None:
@@ -158,6 +157,20 @@ def _insert_params(rows: Sequence[EventRow]) -> list:
             values[index] = adapt(values[index])
         params.extend(values)
     return params
+
+
+def new_events_sql(count: int) -> str:
+    """The INSERT of `count` rows that skips recorded idempotency keys, returning the new ids."""
+    quote = connection.ops.quote_name
+    return (
+        _insert_sql(count)
+        + f" ON CONFLICT ({quote('account_id')}, {quote('idempotency_key')}) DO NOTHING"
+        + f" RETURNING {quote('id')}"
+    )
+
+
+def insert_params(rows: Sequence[EventRow]) -> list:
+    return _insert_params(rows)
 
 
 def insert_rows(rows: Sequence[EventRow]) -> None:

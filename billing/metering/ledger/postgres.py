@@ -24,7 +24,16 @@ from ..rows import (
     PriceRow,
     SpendTotals,
 )
-from .base import Ledger, Recorded, columns, insert_rows, period_months, table
+from .base import (
+    Ledger,
+    Recorded,
+    columns,
+    insert_params,
+    insert_rows,
+    new_events_sql,
+    period_months,
+    table,
+)
 
 # From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
 COPY_MIN = 50
@@ -247,6 +256,19 @@ class PostgresLedger(Ledger):
             return
         with connection.cursor() as cursor:
             cursor.execute(_UPDATE_PERIODS, [list(column) for column in zip(*totals, strict=True)])
+
+    def insert_new_events(self, rows: Sequence[EventRow], rollups: Sequence[RollupRow] = ()) -> int:
+        """One round trip for the events and their rollups (a small batch, a single event:
+        where a statement more would show). Rollups added for a batch where some key was
+        recorded are rolled back with it by the caller."""
+        if not rollups:
+            return super().insert_new_events(rows)
+        inserts = new_events_sql(len(rows))
+        sql = f"WITH inserted AS ({inserts}), rolled AS ({_UPSERT_ROLLUPS}) SELECT count(*) FROM inserted"  # noqa: E501, S608
+        params = insert_params(rows) + [list(column) for column in zip(*rollups, strict=True)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
 
     def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:
         if not rollups:

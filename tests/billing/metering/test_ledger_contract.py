@@ -343,3 +343,28 @@ def test_rebuild_replaces_the_months_rollups_by_the_sums_of_the_events(ledger, k
         (key.account_id, date(2026, 11, 10), 3, 1500, Decimal("4.875"), Decimal("3"),
          Decimal("1.875"), 0, 1500, 4500),
     ]  # fmt: skip
+
+
+def test_insert_new_events_adds_their_rollups_when_every_key_is_new(ledger, key, period):
+    rows = [row(key, period, "a"), row(key, period, "b", overage="0.625")]
+
+    inserted = ledger.insert_new_events(rows, rollups_of(rows))
+
+    assert inserted == 2
+    assert stored_rollups() == [
+        (key.account_id, date(2026, 11, 10), 2, 1000, Decimal("3.25"), Decimal("2.625"),
+         Decimal("0.625"), 0, 500, 1500),
+    ]  # fmt: skip
+
+
+def test_insert_new_events_meeting_a_recorded_key_reports_it(ledger, key, period):
+    ledger.insert_events([row(key, period, "taken")])
+    rows = [row(key, period, "new"), row(key, period, "taken")]
+
+    with transaction.atomic():
+        inserted = ledger.insert_new_events(rows, rollups_of(rows))
+        transaction.set_rollback(True)  # what the caller does when inserted < len(rows)
+
+    assert inserted == 1
+    assert not UsageDaily.objects.exists()
+    assert list(UsageEvent.objects.values_list("idempotency_key", flat=True)) == ["taken"]
