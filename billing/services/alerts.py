@@ -14,7 +14,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -143,9 +143,10 @@ def crossed(
 
 # What the metering's processes remember of each account to decide, without a query, whether a
 # batch may have reached a threshold: reloaded after WATCH_TTL seconds, so a change of settings,
-# ceiling or budget made in another process is seen within that delay (the worker's check, which
-# reads everything fresh, then catches up what a stale watch let pass: it claims by state).
-WATCH_TTL = 60.0
+# ceiling or budget made in another process is seen within that delay (a reload that finds them
+# changed looks at every threshold reached, not only those crossed now: the worker's check reads
+# everything fresh and claims by state, so nothing passed during the delay is lost).
+WATCH_TTL = 300.0
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class _Watch:
     thresholds: Thresholds
     payg_cap: Decimal | None
     budgets: dict[int, Decimal]  # the account's active keys that have a budget
-    expires: float
+    expires: float = field(compare=False)
 
 
 _watches: dict[int, _Watch] = {}
@@ -168,30 +169,37 @@ def alerts_watch_forget(account_id: int | None = None) -> None:
 
 
 def _watch(account_id: int) -> tuple[_Watch, bool]:
-    """The account's watch, and whether it was (re)loaded now."""
+    """The account's watch, and whether it was just reloaded with other values than before."""
     now = time.monotonic()
-    watch = _watches.get(account_id)
-    if watch is not None and watch.expires > now:
-        return watch, False
-    account = Account(pk=account_id)
-    payg_cap = (
-        Subscription.objects.filter(account_id=account_id)
-        .values_list("payg_cap", flat=True)
+    previous = _watches.get(account_id)
+    if previous is not None and previous.expires > now:
+        return previous, False
+    row = (
+        Account.objects.filter(pk=account_id)
+        .values_list(
+            "subscription__payg_cap",
+            "alert_settings__credits",
+            "alert_settings__payg_cap",
+            "alert_settings__key_budget",
+        )
         .first()
     )
+    payg_cap, *lists = row or (None, None, None, None)
+    default = tuple(default_thresholds())
+    thresholds = Thresholds(*(tuple(v) if v is not None else default for v in lists))
     budgets = dict(
         ApiKey.objects.filter(
             account_id=account_id, monthly_budget__isnull=False, revoked_at__isnull=True
         ).values_list("pk", "monthly_budget")
     )
-    watch = _Watch(alert_thresholds(account=account), payg_cap, budgets, now + WATCH_TTL)
+    watch = _Watch(thresholds, payg_cap, budgets, now + WATCH_TTL)
     _watches[account_id] = watch
-    return watch, True
+    return watch, previous is not None and previous != watch
 
 
 @dataclass(frozen=True)
 class _Charged:
-    """What one batch did to one period: its totals before and after, each key's charge."""
+    """What one batch did to one period: its totals before and after, and its new rows."""
 
     period_id: int
     account_id: int
@@ -199,20 +207,16 @@ class _Charged:
     included: Decimal
     consumed: tuple[Decimal, Decimal]
     overage: tuple[Decimal, Decimal]
-    keys: dict[int, Decimal]
+    rows: Sequence
 
 
-def alerts_check_after_commit(*, period: BillingPeriod, after, rows: Iterable) -> None:
+def alerts_check_after_commit(*, period: BillingPeriod, after, rows: Sequence) -> None:
     """Called by the metering, in its transaction, for each period it charged (`after`: the
     period's new totals, `rows`: the batch's new event rows). Once that transaction commits,
     and only if a threshold may have been reached, a worker runs the check; nothing is queued
     if it rolls back, nor for a month already over (events reported late)."""
     if Month.of(period.month) != Month.current():
         return
-    keys: dict[int, Decimal] = defaultdict(Decimal)
-    for row in rows:
-        if row.period_id == period.pk:
-            keys[row.api_key_id] += row.credits + row.overage + getattr(row, "prepaid", 0)
     charged = _Charged(
         period.pk,
         period.account_id,
@@ -220,7 +224,7 @@ def alerts_check_after_commit(*, period: BillingPeriod, after, rows: Iterable) -
         period.included_credits,
         (period.consumed, after.consumed),
         (period.overage, after.overage),
-        dict(keys),
+        rows,
     )
     transaction.on_commit(partial(_after_commit, charged), robust=True)
 
@@ -234,12 +238,10 @@ def _after_commit(charged: _Charged) -> None:
 
 
 def _may_have_crossed(charged: _Charged) -> bool:
-    watch, fresh = _watch(charged.account_id)
-    # A watch just (re)loaded may replace a stale one that let a threshold pass unseen: then
-    # any threshold reached counts (the check claims only what was not sent yet).
+    watch, changed = _watch(charged.account_id)
 
     def since(before: Decimal) -> Decimal:
-        return ZERO if fresh else before
+        return ZERO if changed else before
 
     if crossed(
         thresholds=watch.thresholds.credits,
@@ -253,16 +255,17 @@ def _may_have_crossed(charged: _Charged) -> bool:
         after=charged.overage[1],
     ):
         return True
-    budgeted = {
-        key_id: amount
-        for key_id, amount in charged.keys.items()
-        if key_id in watch.budgets and amount > 0
-    }
-    if not budgeted or not watch.thresholds.key_budget:
+    if not watch.budgets or not watch.thresholds.key_budget:
         return False
-    spends = KeySpend.objects.filter(api_key_id__in=budgeted, month=charged.month).values_list(
-        "api_key_id", "charged"
-    )
+    budgeted: dict[int, Decimal] = defaultdict(Decimal)
+    for row in charged.rows:
+        if row.period_id == charged.period_id and row.api_key_id in watch.budgets:
+            budgeted[row.api_key_id] += row.credits + row.overage + getattr(row, "prepaid", 0)
+    if not budgeted:
+        return False
+    spends = KeySpend.objects.filter(
+        api_key_id__in=list(budgeted), month=charged.month
+    ).values_list("api_key_id", "charged")
     return any(
         crossed(
             thresholds=watch.thresholds.key_budget,
