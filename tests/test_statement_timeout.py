@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
@@ -35,7 +36,9 @@ def statement_timeout(prelude: str, **env: str) -> str:
 def postgres_url():
     if connection.vendor != "postgresql":
         pytest.skip("statement_timeout is PostgreSQL's: set DATABASE_URL")
-    return os.environ["DATABASE_URL"]
+    # The test database (it exists while the tests run; the configured one may not).
+    url = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 def test_the_web_process_gets_the_configured_statement_timeout(postgres_url):

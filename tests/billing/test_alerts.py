@@ -329,15 +329,14 @@ def test_batches_that_reach_no_threshold_queue_no_check(
 def test_a_budgeted_key_reaching_a_threshold_is_seen_from_its_spend(
     freeze, django_capture_on_commit_callbacks, enqueued
 ):
-    # KeySpend is kept by the ledger (the key budgets' allocation); set here as it would be.
+    # KeySpend is kept by the ledger (the key budgets' allocation).
     freeze(NOW)
     key = customer(credits="1000")
     key.monthly_budget = D("50.00")
     key.save()
-    record(django_capture_on_commit_callbacks, image_event(key, "a"))  # 8 of 50: 16 %
-    spend(key, "40")  # 32 before the next event + 8
+    record(django_capture_on_commit_callbacks, image_event(key, "a", images=4))  # 32 of 50: 64 %
 
-    record(django_capture_on_commit_callbacks, image_event(key, "b"))
+    record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 40 of 50: 80 %
 
     assert len(enqueued) == 1
     assert [m.subject for m in mail.outbox] == [
