@@ -14,34 +14,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
-from decimal import Decimal
 from itertools import chain
 
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F
-from django.utils import timezone
 
 from accounts.models import Account
-from catalog.models import Plan
 
-from ..bill import Bill, BillCatalog, bills_load, tva_rate_for
 from ..models import (
     BillingPeriod,
-    BillingSettings,
-    CloseFailure,
     Invoice,
-    InvoiceLine,
-    InvoiceSequence,
 )
-from ..money import ZERO
-from ..periods import Month, local_date
-from .bulk import bulk_insert
+from ..periods import Month
+from .close_failures import close_error_text, close_failure_record, close_failures_resolve
+from .close_invoicing import CloseCatalog, periods_invoice
 from .invoices import (
-    invoice_number,
     invoices_issued_notify,
     invoices_issued_notify_pending,
-    seller_snapshot,
 )
 from .periods import periods_ensure
 
@@ -87,26 +75,6 @@ def _count(number: int, singular: str, plural: str = "") -> str:
     return f"{number} {singular if number < 2 else plural or singular + 's'}"
 
 
-@dataclass
-class _Catalog:
-    """What every chunk needs, read once per close."""
-
-    tva_rate: Decimal
-    seller: dict[str, str]
-    bill: BillCatalog
-
-    @property
-    def plans(self) -> dict[int, Plan]:
-        return self.bill.plans
-
-    @classmethod
-    def load(cls) -> _Catalog:
-        billing = BillingSettings.load()
-        return cls(
-            tva_rate=billing.tva_rate, seller=seller_snapshot(billing), bill=BillCatalog.load()
-        )
-
-
 def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> CloseResult:
     """Close `month` for every account that existed before it ended. Safe to repeat or run twice
     at once; a run killed halfway is finished by the next one."""
@@ -114,7 +82,7 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
         raise CloseError(
             f"Le mois {month} n'est pas terminé : seul un mois passé peut être clôturé."
         )
-    catalog = _Catalog.load()
+    catalog = CloseCatalog.load()
     accounts = Account.objects.filter(created_at__lt=month.ends_at)
     # Accounts made later that have a period of that month all the same (set up by an operator
     # or a demo "as if" since an earlier day): usually none.
@@ -161,7 +129,7 @@ def period_close(*, month: Month, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Close
         )
     # The invoices of a run killed between its commit and its e-mails.
     result.emails += invoices_issued_notify_pending(month=month)
-    _failures_resolve(month=month, failed=[account_id for account_id, _ in result.failures])
+    close_failures_resolve(month=month, failed=[account_id for account_id, _ in result.failures])
     logger.info(
         "%s",
         result,
@@ -185,7 +153,7 @@ _RUN_ERRORS = (OperationalError, InterfaceError)
 
 
 def _close_chunk(
-    *, account_ids: list[int], month: Month, catalog: _Catalog, result: CloseResult
+    *, account_ids: list[int], month: Month, catalog: CloseCatalog, result: CloseResult
 ) -> tuple[int, list[Invoice]]:
     """Close a chunk at once; if that fails, account by account, so that one account that
     cannot be closed is recorded for staff and never stops the others."""
@@ -215,8 +183,8 @@ def _close_chunk(
         except _RUN_ERRORS:
             raise
         except Exception as error:  # recorded and listed for staff, never re-raised
-            _failure_record(account_id=account_id, month=month, error=error)
-            result.failures.append((account_id, _error_text(error)))
+            close_failure_record(account_id=account_id, month=month, error=error)
+            result.failures.append((account_id, close_error_text(error)))
             continue
         closed += one_closed
         invoices += one_invoices
@@ -224,57 +192,16 @@ def _close_chunk(
 
 
 def _close_accounts(
-    *, account_ids: list[int], month: Month, catalog: _Catalog
+    *, account_ids: list[int], month: Month, catalog: CloseCatalog
 ) -> tuple[int, list[Invoice]]:
     periods_ensure(account_ids=account_ids, month=month, plans=catalog.plans)
-    closed, invoices = _invoice_chunk(account_ids=account_ids, month=month, catalog=catalog)
+    closed, invoices = periods_invoice(account_ids=account_ids, month=month, catalog=catalog)
     periods_ensure(
         account_ids=_existing_by(account_ids, month.next()),
         month=month.next(),
         plans=catalog.plans,
     )
     return closed, invoices
-
-
-def _error_text(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}".strip()[:2000]
-
-
-def _failure_record(*, account_id: int, month: Month, error: Exception) -> None:
-    now = timezone.now()
-    text = _error_text(error)
-    logger.error(
-        "Clôture %s : le compte %d n'a pas pu être clôturé (%s)",
-        month,
-        account_id,
-        text,
-        exc_info=error,
-        extra={
-            "event": "close.account_failed",
-            "month": str(month),
-            "account_id": account_id,
-            "error": text,
-        },
-    )
-    failure, created = CloseFailure.objects.get_or_create(
-        account_id=account_id,
-        month=month.first_day,
-        defaults={"error": text, "first_failed_at": now, "last_failed_at": now},
-    )
-    if not created:
-        CloseFailure.objects.filter(pk=failure.pk).update(
-            error=text, last_failed_at=now, attempts=F("attempts") + 1, resolved_at=None
-        )
-
-
-def _failures_resolve(*, month: Month, failed: list[int]) -> None:
-    """Failures of earlier runs whose account this run closed are resolved."""
-    CloseFailure.objects.filter(
-        month=month.first_day,
-        resolved_at__isnull=True,
-        account__periods__month=month.first_day,
-        account__periods__status=BillingPeriod.Status.CLOSED,
-    ).exclude(account_id__in=failed).update(resolved_at=timezone.now())
 
 
 def periods_close_overdue(*, chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[CloseResult]:
@@ -315,138 +242,6 @@ def _id_chunks(accounts, chunk_size: int) -> Iterator[list[int]]:
             return
         yield ids
         last = ids[-1]
-
-
-@dataclass
-class _Draft:
-    period_id: int
-    account_id: int
-    bill: Bill
-
-
-# What an invoice copies of its customer, as it is on the day it is issued.
-_CUSTOMER_FIELDS = (
-    "name",
-    "owner__email",
-    "billing_address",
-    "nif",
-    "nis",
-    "rc",
-    "article",
-    "tva_exempt",
-)
-
-
-@transaction.atomic
-def _invoice_chunk(
-    *, account_ids: list[int], month: Month, catalog: _Catalog
-) -> tuple[int, list[Invoice]]:
-    """Invoice and close the chunk's open periods of `month`: (periods closed, invoices)."""
-    periods = list(
-        BillingPeriod.objects.select_for_update(no_key=True)
-        .filter(account_id__in=account_ids, month=month.first_day, status=BillingPeriod.Status.OPEN)
-        .order_by("pk")
-        .values_list("pk", "account_id")
-    )
-    if not periods:
-        return 0, []
-    period_ids = [period_id for period_id, _ in periods]
-    customers = {
-        row[0]: row[1:]
-        for row in Account.objects.filter(pk__in=[account_id for _, account_id in periods])
-        .values_list("pk", *_CUSTOMER_FIELDS)
-        .order_by()
-    }
-    tva_rates = {
-        account_id: tva_rate_for(exempt=customer[-1], rate=catalog.tva_rate)
-        for account_id, customer in customers.items()
-    }
-    # The same function as the bill so far the customer saw during the month.
-    bills = bills_load(periods=periods, month=month, tva_rates=tva_rates, catalog=catalog.bill)
-    to_issue = [
-        _Draft(period_id=period_id, account_id=account_id, bill=bills[period_id])
-        for period_id, account_id in periods
-        if bills[period_id].ht > ZERO
-    ]
-
-    invoices = (
-        _issue(drafts=to_issue, month=month, catalog=catalog, customers=customers)
-        if to_issue
-        else []
-    )
-    BillingPeriod.objects.filter(pk__in=period_ids).update(
-        status=BillingPeriod.Status.CLOSED, closed_at=timezone.now()
-    )
-    return len(period_ids), invoices
-
-
-def _issue(
-    *, drafts: list[_Draft], month: Month, catalog: _Catalog, customers: dict[int, tuple]
-) -> list[Invoice]:
-    now = timezone.now()
-    year = local_date(now).year
-    first = _sequence_reserve(year=year, count=len(drafts))
-
-    invoices = []
-    for offset, draft in enumerate(drafts):
-        name, email, address, nif, nis, rc, article, _ = customers[draft.account_id]
-        bill = draft.bill
-        invoices.append(
-            Invoice(
-                account_id=draft.account_id,
-                period_id=draft.period_id,
-                month=month.first_day,
-                number=invoice_number(year=year, sequence=first + offset),
-                year=year,
-                sequence=first + offset,
-                status=Invoice.Status.ISSUED,
-                issued_at=now,
-                due_date=local_date(now) + timedelta(days=catalog.seller["payment_term_days"]),
-                customer_name=name,
-                customer_email=email,
-                customer_address=address,
-                customer_nif=nif,
-                customer_nis=nis,
-                customer_rc=rc,
-                customer_article=article,
-                seller=catalog.seller,
-                total_ht=bill.ht,
-                tva_rate=bill.tva_rate,
-                tva_amount=bill.tva,
-                total_ttc=bill.ttc,
-            )
-        )
-    bulk_insert(Invoice, invoices, pk_by="period_id")
-
-    lines = [
-        InvoiceLine(
-            invoice=invoice,
-            position=position,
-            kind=line.kind,
-            description=line.description,
-            plan_id=line.plan_id,
-            model_id=line.model_id,
-            days=line.days,
-            input_tokens=line.input_tokens,
-            output_tokens=line.output_tokens,
-            images=line.images,
-            amount=line.amount,
-        )
-        for invoice, draft in zip(invoices, drafts, strict=True)
-        for position, line in enumerate(draft.bill.lines, start=1)
-    ]
-    bulk_insert(InvoiceLine, lines)
-    return invoices
-
-
-def _sequence_reserve(*, year: int, count: int) -> int:
-    """Reserve `count` consecutive numbers of `year`; returns the first. The row stays locked
-    until the caller's transaction ends, so numbers are given in commit order, without gaps."""
-    sequence, _ = InvoiceSequence.objects.select_for_update().get_or_create(year=year)
-    first = sequence.last + 1
-    sequence.last += count
-    sequence.save(update_fields=["last"])
-    return first
 
 
 def close_month_default() -> Month:

@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..money import ZERO, round_money
 from ..periods import Month, local_date
-from .close import _sequence_reserve
+from .close_invoicing import invoice_sequence_reserve
 from .invoices import invoice_number, invoices_issued_notify, seller_snapshot
 from .payments import payment_record
 from .prepaid import prepaid_credit
@@ -101,7 +101,7 @@ def recharge_paid(
     account = locked.account
     billing = BillingSettings.load()
     year = local_date(now).year
-    sequence = _sequence_reserve(year=year, count=1)
+    sequence = invoice_sequence_reserve(year=year, count=1)
     seller = seller_snapshot(billing)
     invoice = Invoice.objects.create(
         account=account,

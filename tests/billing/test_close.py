@@ -22,7 +22,7 @@ from billing.models import (
     Subscription,
 )
 from billing.periods import Month
-from billing.services import close
+from billing.services import close, close_invoicing
 from billing.services.close import CloseError, period_close, periods_close_overdue
 from billing.services.periods import period_get_or_create, periods_ensure
 from billing.services.subscriptions import (
@@ -529,7 +529,7 @@ def test_a_close_interrupted_after_half_the_accounts_is_finished_by_the_next(fre
     freeze("2026-11-01 08:00 +01:00")
     overage_accounts(6)
     freeze(CLOSE_TIME)
-    real_chunk = close._invoice_chunk
+    real_chunk = close.periods_invoice
     calls = []
 
     def crash_on_the_second_chunk(**kwargs):
@@ -540,12 +540,12 @@ def test_a_close_interrupted_after_half_the_accounts_is_finished_by_the_next(fre
             raise SystemExit("worker killed")
         return real_chunk(**kwargs)
 
-    monkeypatch.setattr(close, "_invoice_chunk", crash_on_the_second_chunk)
+    monkeypatch.setattr(close, "periods_invoice", crash_on_the_second_chunk)
     with pytest.raises(SystemExit, match="worker killed"):
         period_close(month=NOVEMBER, chunk_size=3)
     assert Invoice.objects.count() == 3
     assert BillingPeriod.objects.filter(month=NOVEMBER.first_day, status="closed").count() == 3
-    monkeypatch.setattr(close, "_invoice_chunk", real_chunk)
+    monkeypatch.setattr(close, "periods_invoice", real_chunk)
 
     resumed = period_close(month=NOVEMBER, chunk_size=3)
 
@@ -585,7 +585,7 @@ def test_a_failed_chunk_leaves_no_number_used(freeze, monkeypatch):
     freeze("2026-11-01 08:00 +01:00")
     overage_accounts(4)
     freeze(CLOSE_TIME)
-    real_issue = close._issue
+    real_issue = close_invoicing.invoices_issue
     calls = []
 
     def fail_after_numbering(**kwargs):
@@ -595,7 +595,7 @@ def test_a_failed_chunk_leaves_no_number_used(freeze, monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return invoices
 
-    monkeypatch.setattr(close, "_issue", fail_after_numbering)
+    monkeypatch.setattr(close_invoicing, "invoices_issue", fail_after_numbering)
     with pytest.raises(OperationalError):
         period_close(month=NOVEMBER, chunk_size=2)
     assert InvoiceSequence.objects.get(year=2026).last == 2
