@@ -14,12 +14,12 @@ from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd, month_label
 
 from ..models import PlanChange
+from ..services.pay_as_you_go import payg_set
 from ..services.periods import current_period
 from ..services.prepaid import PrepaidError, prepaid_credit
 from ..services.prepaid import prepaid_balance as balance_of
 from ..services.subscriptions import (
     SubscriptionError,
-    payg_set,
     scheduled_change,
     subscription_cancel_scheduled,
     subscription_change,

@@ -1,4 +1,5 @@
-"""Formula changes and the pay-as-you-go switch (DESIGN.md "Changing formula").
+"""Formula changes (DESIGN.md "Changing formula"); the pay-as-you-go switch is in
+pay_as_you_go.py.
 
 Every service locks the account's Subscription row, then its current BillingPeriod, in that
 order, so that two requests on one account (or a request and the metering of an event)
@@ -124,7 +125,9 @@ def _preview(
     )
 
 
-def _lock(*, account: Account, month: Month | None = None) -> tuple[Subscription, BillingPeriod]:
+def subscription_lock(
+    *, account: Account, month: Month | None = None
+) -> tuple[Subscription, BillingPeriod]:
     """Lock the subscription, then the period of `month` (default: the current one), created if
     needed with due changes applied."""
     subscription_get_or_create(account=account)
@@ -163,7 +166,7 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
     """
     # One reading of the clock for the period and the day, even across midnight.
     now = timezone.now()
-    subscription, period = _lock(account=account, month=Month.of(now))
+    subscription, period = subscription_lock(account=account, month=Month.of(now))
     current = subscription.plan
     if not is_upgrade(current=current, target=plan):
         raise SubscriptionError(
@@ -232,7 +235,7 @@ def subscription_schedule_downgrade(
 
     At most one change is scheduled: a new one replaces the previous.
     """
-    subscription, _period = _lock(account=account)
+    subscription, _period = subscription_lock(account=account)
     current = subscription.plan
     if current is None and plan is None:
         raise SubscriptionError("Vous n'avez déjà aucune formule.")
@@ -261,7 +264,7 @@ def subscription_schedule_downgrade(
 @transaction.atomic
 def subscription_cancel_scheduled(*, account: Account, by: User | None = None) -> PlanChange | None:
     """Cancel the scheduled downgrade if any; returns it, or None when there was none."""
-    _lock(account=account)
+    subscription_lock(account=account)
     cancelled = _cancel_scheduled(account=account)
     if cancelled is not None:
         _audit_change(AuditEvent.Action.SUBSCRIPTION_CHANGE_CANCELLED, cancelled, by)
@@ -276,7 +279,7 @@ def subscription_change(
 
     Picking the current formula again while a downgrade is scheduled cancels that downgrade.
     """
-    subscription, _period = _lock(account=account)
+    subscription, _period = subscription_lock(account=account)
     current = subscription.plan
     same = (plan is None and current is None) or (
         plan is not None and current is not None and plan.pk == current.pk
@@ -292,81 +295,6 @@ def subscription_change(
     if is_upgrade(current=current, target=plan):
         return subscription_upgrade(account=account, plan=plan, by=by)
     return subscription_schedule_downgrade(account=account, plan=plan, by=by)
-
-
-class Keep:
-    """The ceiling argument's default: leave the ceiling as it is."""
-
-
-KEEP = Keep()
-
-
-def payg_default_cap(*, account: Account) -> Decimal | None:
-    """The ceiling proposed when turning pay-as-you-go on: the formula's monthly fee (none
-    without a formula: the customer types one, or chooses « sans plafond »)."""
-    subscription = Subscription.objects.select_related("plan").filter(account=account).first()
-    if subscription is not None and subscription.payg_cap is not None:
-        return subscription.payg_cap
-    plan = subscription.plan if subscription is not None else None
-    return plan.monthly_fee if plan is not None else None
-
-
-def _cap_checked(cap: Decimal | None) -> Decimal | None:
-    if cap is None:
-        return None
-    if not cap.is_finite() or cap < 0:
-        raise SubscriptionError("Le plafond doit être un montant positif ou nul.")
-    if cap != round_money(cap):
-        raise SubscriptionError("Le plafond s'exprime au centime près (deux décimales au plus).")
-    if cap >= Decimal(10) ** 12:
-        raise SubscriptionError("Plafond trop élevé.")
-    return cap
-
-
-@transaction.atomic
-def payg_set(
-    *,
-    account: Account,
-    enabled: bool,
-    cap: Decimal | Keep | None = KEEP,
-    by: User | None = None,
-) -> Subscription:
-    """Turn pay-as-you-go on or off and set its monthly ceiling (DZD HT; None: no ceiling, an
-    explicit choice; KEEP: unchanged), at once. Every call is recorded with its time and
-    author in the history the ledger reads (the state after the change, ceiling included).
-
-    Takes the current period's lock like the ledger: a batch charged meanwhile sees the change
-    either entirely before or entirely after it, and a raised ceiling reopens the API at once.
-    """
-    subscription, _period = _lock(account=account)
-    new_cap = subscription.payg_cap if isinstance(cap, Keep) else _cap_checked(cap)
-    old_cap = subscription.payg_cap
-    switched = subscription.pay_as_you_go != enabled
-    now = timezone.now()
-    subscription.pay_as_you_go = enabled
-    subscription.payg_cap = new_cap
-    subscription.pay_as_you_go_changed_at = now
-    subscription.save(update_fields=["pay_as_you_go", "payg_cap", "pay_as_you_go_changed_at"])
-    PayAsYouGoChange.objects.create(
-        account=account, enabled=enabled, cap=new_cap, changed_at=now, changed_by=by
-    )
-    if switched or new_cap == old_cap:
-        audit_record(
-            action=AuditEvent.Action.PAYG_ON if enabled else AuditEvent.Action.PAYG_OFF,
-            actor=by,
-            account=account,
-            target=str(account),
-            details={"plafond": new_cap},
-        )
-    if new_cap != old_cap:
-        audit_record(
-            action=AuditEvent.Action.PAYG_CAP_CHANGED,
-            actor=by,
-            account=account,
-            target=str(account),
-            details={"plafond": {"avant": old_cap, "après": new_cap}},
-        )
-    return subscription
 
 
 @transaction.atomic

@@ -29,13 +29,11 @@ from ..models import PlanChange
 from ..money import ZERO
 from ..periods import BILLING_TZ, local_date
 from ..selectors import account_overview, key_spends, plans_offered
+from ..services.pay_as_you_go import KEEP, payg_default_cap, payg_set
 from ..services.periods import subscription_get_or_create
 from ..services.subscriptions import (
-    KEEP,
     SubscriptionError,
     is_upgrade,
-    payg_default_cap,
-    payg_set,
     subscription_cancel_scheduled,
     subscription_change,
     upgrade_preview,

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, User
-from billing.services.subscriptions import payg_set, subscription_change
+from billing.services.pay_as_you_go import payg_set
+from billing.services.subscriptions import subscription_change
 from catalog.models import AIModel, Plan
 from tests.catalog.test_admin import change_form, new_row
 

@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from accounts.models import ApiKey
 from billing.models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription
+from billing.services.pay_as_you_go import payg_set
 from billing.services.periods import current_period
-from billing.services.subscriptions import payg_set, subscription_change
+from billing.services.subscriptions import subscription_change
 
 from .factories import AccountFactory, ApiKeyFactory
 

@@ -24,9 +24,9 @@ from billing.models import (
 from billing.periods import Month
 from billing.services import close, close_invoicing
 from billing.services.close import CloseError, period_close, periods_close_overdue
+from billing.services.pay_as_you_go import payg_set
 from billing.services.periods import period_get_or_create, periods_ensure
 from billing.services.subscriptions import (
-    payg_set,
     subscription_schedule_downgrade,
     subscription_upgrade,
 )

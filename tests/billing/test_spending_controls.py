@@ -20,8 +20,9 @@ from billing.models import (
     Subscription,
     UsageEvent,
 )
+from billing.services.pay_as_you_go import payg_default_cap, payg_set
 from billing.services.prepaid import PrepaidError, prepaid_credit
-from billing.services.subscriptions import SubscriptionError, payg_default_cap, payg_set
+from billing.services.subscriptions import SubscriptionError
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.billing.conftest import customer, text_event
 

@@ -9,10 +9,10 @@ import pytest
 
 from billing.models import BillingPeriod, PayAsYouGoChange, PlanChange, Subscription
 from billing.periods import Month
+from billing.services.pay_as_you_go import payg_set
 from billing.services.periods import current_period, period_get_or_create
 from billing.services.subscriptions import (
     SubscriptionError,
-    payg_set,
     subscription_cancel_scheduled,
     subscription_change,
     subscription_schedule_downgrade,

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 
 from billing.models import PayAsYouGoChange, PlanChange, Subscription
+from billing.services.pay_as_you_go import payg_set
 from billing.services.periods import current_period
-from billing.services.subscriptions import SubscriptionError, payg_set, subscription_change
+from billing.services.subscriptions import SubscriptionError, subscription_change
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory
 from tests.conftest import postgres_only

@@ -10,8 +10,9 @@ from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, Invoice
 from billing.periods import Month
 from billing.services.close import periods_close_overdue
+from billing.services.pay_as_you_go import payg_set
 from billing.services.periods import period_get_or_create
-from billing.services.subscriptions import payg_set, subscription_change
+from billing.services.subscriptions import subscription_change
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.billing.conftest import FaultyLedger
