@@ -173,7 +173,9 @@ def charge(
     balances = {
         account_id: Prepaid(balance)
         for account_id, balance in ledger.lock_balances(
-            {c.key.account_id for c in candidates if c.key.has_prepaid}
+            # Every account of the batch, not only those that had a balance when the batch
+            # was read: a first recharge committed meanwhile is then used (one indexed query).
+            {c.key.account_id for c in candidates}
         ).items()
     }
     if optimistic:

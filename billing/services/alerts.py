@@ -382,7 +382,7 @@ def alerts_check_open_periods() -> int:
     """Housekeeping: check this month's periods that have usage (a check the broker lost)."""
     month = Month.current()
     ids = BillingPeriod.objects.filter(
-        Q(consumed__gt=0) | Q(overage__gt=0),
+        Q(consumed__gt=0) | Q(prepaid_used__gt=0) | Q(overage__gt=0),
         month=month.first_day,
         status=BillingPeriod.Status.OPEN,
     ).values_list("pk", flat=True)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ..metering.ledger import Ledger, ledger_for
-from ..models import BillingPeriod
+from ..models import BillingPeriod, UsageDaily, UsageEvent
 from ..periods import Month
 from .archive import retention_cutoff
 
@@ -73,7 +73,31 @@ def _rebuild_chunk(*, account_ids: list[int], month: Month, ledger: Ledger) -> i
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return ledger.rebuild_rollups(account_ids=account_ids, month=month)
+    account_ids = _with_events_or_without_rollups(account_ids=account_ids, month=month)
+    return ledger.rebuild_rollups(account_ids=account_ids, month=month) if account_ids else 0
+
+
+def _with_events_or_without_rollups(*, account_ids: list[int], month: Month) -> list[int]:
+    """The accounts whose rollups of `month` can be rebuilt: an account with rollups but no
+    event left that month had its events archived (usage_events_archive, whatever the
+    retention setting said): its rollups are all that is left of its usage, never erased."""
+    with_events = set(
+        UsageEvent.objects.filter(
+            account_id__in=account_ids,
+            occurred_at__gte=month.starts_at,
+            occurred_at__lt=month.ends_at,
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    with_rollups = set(
+        UsageDaily.objects.filter(
+            account_id__in=account_ids, day__gte=month.first_day, day__lte=month.last_day
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    return [pk for pk in account_ids if pk in with_events or pk not in with_rollups]
 
 
 def _chunks(periods, chunk_size: int) -> Iterator[list[int]]:

@@ -59,6 +59,24 @@ def test_closed_months_past_retention_are_exported_then_deleted(freeze, tmp_path
     assert UsageDaily.objects.get(day__month=8).cost == Decimal("3.0000000003")
 
 
+def test_a_rebuild_without_the_retention_setting_never_erases_an_archived_month(
+    freeze, tmp_path, settings
+):
+    freeze("2026-11-16 10:00 +01:00")
+    account = AccountFactory()
+    events_of(account, 8, 3)
+    events_of(account, 9, 2)
+    BillingPeriod.objects.filter(month__lt="2026-11-01").update(status="closed")
+    call_command("usage_events_archive", "--months", "2", "--directory", str(tmp_path))
+    settings.USAGE_EVENTS_RETENTION_MONTHS = 0  # the setting never said 2
+
+    usage_rollups_rebuild()
+
+    august = UsageDaily.objects.get(day__month=8)
+    assert (august.events, august.cost) == (3, Decimal("3.0000000003"))
+    assert UsageDaily.objects.get(day__month=9).events == 2
+
+
 def test_a_month_with_an_open_period_is_left_whole(freeze, tmp_path):
     freeze("2026-11-16 10:00 +01:00")
     events_of(AccountFactory(), 7, 1)

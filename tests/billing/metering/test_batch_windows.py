@@ -2,16 +2,18 @@
 early, and a pay-as-you-go switch committed while the batch is in flight."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from billing.metering import usage_record_batch
-from billing.models import BillingPeriod, Invoice
+from billing.models import BillingPeriod, Invoice, PrepaidBalance
 from billing.periods import Month
 from billing.services.close import periods_close_overdue
 from billing.services.pay_as_you_go import payg_set
 from billing.services.periods import period_get_or_create
+from billing.services.prepaid import prepaid_credit
 from billing.services.subscriptions import subscription_change
 from catalog.models import Plan
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
@@ -91,3 +93,26 @@ def test_a_payg_switch_committed_during_a_batch_is_seen_under_the_lock(freeze):
     event = key.account.usage_events.get()
     assert batch.results[0].status == "accepted"
     assert (event.overage, event.written_off) == (0, event.cost)
+
+
+def test_a_first_recharge_committed_during_a_batch_is_used_before_overage(freeze):
+    freeze("2026-11-16 10:00 +01:00")
+    key = ApiKeyFactory(account=AccountFactory(subscription__plan=None))
+    payg_set(account=key.account, enabled=True, cap=None)
+    freeze("2026-11-16 12:00 +01:00")
+
+    def lock_then_recharge(real, call, wanted):
+        if call == 1:  # a recharge is paid while the batch is in flight (no balance row before)
+            prepaid_credit(account=key.account, amount=Decimal("100.00"), reason="Recharge")
+        return real(wanted)
+
+    ledger = FaultyLedger(lock_periods=lock_then_recharge)
+
+    batch = usage_record_batch(
+        events=[_event(key, "apres-recharge", "2026-11-16T12:00:00+01:00")], ledger=ledger
+    )
+
+    event = key.account.usage_events.get()
+    assert batch.results[0].status == "accepted"
+    assert (event.prepaid, event.overage) == (event.cost, 0)
+    assert PrepaidBalance.objects.get(account=key.account).balance == Decimal(100) - event.cost
