@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 
 pytest.importorskip("litellm", reason="LiteLLM n'est pas installé (pip install -e '.[gateway]')")
 openai = pytest.importorskip("openai", reason="le client openai n'est pas installé")
@@ -51,7 +52,10 @@ def customer(email: str, plan: str, payg: str) -> str:
 def wait_for(condition, what: str):
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except OperationalError:  # SQLite: the live server's write transaction holds the table
+            value = None
         if value:
             return value
         time.sleep(0.1)
