@@ -11,7 +11,10 @@ from catalog.models import AIModel, ModelPrice, Plan
 
 from .money import AMOUNT_DIGITS, LEDGER_DIGITS, ZERO
 
-DEFAULT_PAYMENT_TERMS = "Payable à réception de la facture, par virement bancaire."
+DEFAULT_PAYMENT_TERMS = (
+    "Payable au plus tard à la date d'échéance indiquée, en ligne (CIB / Edahabia) ou par "
+    "virement bancaire."
+)
 
 
 class BillingSettings(models.Model):

@@ -172,6 +172,20 @@ def test_a_key_at_its_budget_is_refused_while_the_accounts_other_keys_go_on(free
     assert usage_authorize(raw_key=other.raw).allowed is True
 
 
+def test_the_dashboard_does_not_blame_pay_as_you_go_for_a_key_budget_write_off(freeze, client):
+    freeze(NOW)
+    key = customer("100", payg=True)
+    api_key_update(key=key, name="Budgétée", budget=Decimal("10.00"), expires_at=None)
+    usage_record_batch(events=[deepseek(key, "a", 9), deepseek(key, "b", 9)])
+    client.force_login(key.account.owner)
+
+    html = client.get("/espace-client/").content.decode()
+
+    assert period_of(key).written_off == Decimal("4.14")
+    assert "pay as you go était désactivé" not in html
+    assert "budget de la clé atteint" in html
+
+
 def test_an_expired_key_is_refused_and_its_later_events_rejected(freeze):
     freeze(NOW)
     key = customer("100")

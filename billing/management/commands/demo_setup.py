@@ -10,6 +10,7 @@ from django.test.utils import override_settings
 
 from accounts.models import Account, User
 from billing.demo import demo_usage_history
+from billing.models import BillingSettings
 from billing.periods import Month
 
 ADMIN_EMAIL = "admin@iafactory.dz"
@@ -57,6 +58,7 @@ class Command(BaseCommand):
             box.append(f"  e-mail {ADMIN_EMAIL} (déjà créé ; nouveau mot de passe :")
             box.append(f"  python manage.py changepassword {ADMIN_EMAIL})")
 
+        _demo_seller_details()
         box.append(f"Espace client : {base}/comptes/login/")
         if Account.objects.filter(owner__email=DEMO_EMAIL).exists():
             box.append(f"  e-mail {DEMO_EMAIL} (déjà créé) · mot de passe {DEMO_PASSWORD}")
@@ -82,3 +84,20 @@ class Command(BaseCommand):
             box.append(f"  clé API de {DEMO_EMAIL} (sa consommation est dans ses pages) :")
             box.append(f"  {raw_key}")
         self.stdout.write("\n".join(login_box(box)))
+
+
+def _demo_seller_details() -> None:
+    """The demo seller's legal identifiers and bank details (a RIB to pay by transfer), set
+    only where staff left them empty: illustrative values, never a real account."""
+    billing = BillingSettings.load()
+    demo = {
+        "company_nif": "000016001234567",
+        "company_nis": "000116010012345",
+        "company_rc": "16/00-1234567 B 21",
+        "company_bank": "Banque de démonstration — RIB 00400123 0123456789 12 (fictif)",
+    }
+    changed = [field for field, value in demo.items() if not getattr(billing, field)]
+    for field in changed:
+        setattr(billing, field, demo[field])
+    if changed:
+        billing.save(update_fields=changed)

@@ -1,5 +1,6 @@
 """Prepaid recharges: invoiced at once when paid (one line, TVA), credited to the balance once."""
 
+import re
 from decimal import Decimal
 from html import unescape
 
@@ -135,3 +136,16 @@ def test_a_recharge_paid_by_transfer_is_credited_when_staff_approve(client, free
     assert recharge.status == "paid"
     assert recharge.invoice.status == "paid"
     assert PrepaidBalance.objects.get(account=account).balance == Decimal("3000.00")
+
+
+def test_each_offered_amount_button_posts_a_value_the_form_reads(client):
+    account = AccountFactory()
+    client.force_login(account.owner)
+    page = client.get(reverse("billing:recharges")).content.decode()
+    offered = re.findall(r'<input type="hidden" name="montant" value="([^"]*)">', page)
+
+    for value in offered:
+        client.post(reverse("billing:recharges"), {"montant": value})
+
+    assert offered == [f"{amount:f}" for amount in recharge_offers()]
+    assert [r.amount for r in Recharge.objects.order_by("pk")] == recharge_offers()
