@@ -788,6 +788,7 @@ class ChargilyCheckout(models.Model):
         PENDING = "pending", "En attente"
         PAID = "paid", "Payé"
         FAILED = "failed", "Échoué"
+        EXPIRED = "expired", "Remplacé"
 
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="checkouts", verbose_name="compte client"
@@ -934,6 +935,9 @@ class Payment(models.Model):
     )
     method = models.CharField("mode", max_length=8, choices=Method.choices)
     amount = models.DecimalField("montant TTC", **AMOUNT_DIGITS)
+    # The part of `amount` received beyond what was due (paid twice, stale amount): kept, never
+    # counted against the invoice, listed for staff to refund.
+    overpaid = models.DecimalField("trop-perçu à rembourser", default=0, **AMOUNT_DIGITS)
     received_at = models.DateTimeField("reçu le")
     checkout = models.OneToOneField(
         ChargilyCheckout,
@@ -983,6 +987,7 @@ class WebhookEvent(models.Model):
         MALFORMED = "malformed", "Illisible"
         UNKNOWN_CHECKOUT = "unknown_checkout", "Paiement inconnu"
         MISMATCH = "mismatch", "Montant ou devise différents"
+        OVERPAID = "overpaid", "Trop-perçu à rembourser"
         FAILED = "failed", "Paiement échoué"
         IGNORED = "ignored", "Ignoré"
 

@@ -28,6 +28,7 @@ from ..pdf_credit_note import credit_note_pdf
 from ..periods import local_date
 from ..services.credit_notes import CreditNoteError, credit_note_issue, line_credited
 from ..services.dunning import account_exemption_set
+from ..services.payments import invoice_balance_due
 from ..services.proofs import ProofError, proof_approve, proof_reject
 
 
@@ -48,6 +49,9 @@ class ProofReviewForm(forms.ModelForm):
     date_recue = forms.DateField(
         label="virement reçu le", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    montant_recu = forms.DecimalField(
+        label="montant reçu (DZD TTC)", required=False, max_digits=14, decimal_places=2
+    )
     motif = forms.CharField(
         label="motif du refus (vu par le client)",
         required=False,
@@ -62,6 +66,8 @@ class ProofReviewForm(forms.ModelForm):
         data = super().clean()
         if data.get("decision") == "approve" and not data.get("date_recue"):
             self.add_error("date_recue", "Indiquez la date de réception du virement.")
+        if data.get("decision") == "approve" and not data.get("montant_recu"):
+            self.add_error("montant_recu", "Indiquez le montant reçu.")
         if data.get("decision") == "reject" and not (data.get("motif") or "").strip():
             self.add_error("motif", "Indiquez le motif du refus : le client le verra.")
         return data
@@ -92,12 +98,18 @@ class TransferProofAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": self.readonly_fields})]
         if obj is not None and obj.status == TransferProof.Status.PENDING:
-            fieldsets.append(("Vérification", {"fields": ("decision", "date_recue", "motif")}))
+            fieldsets.append(
+                ("Vérification", {"fields": ("decision", "date_recue", "montant_recu", "motif")})
+            )
         return fieldsets
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.base_fields["date_recue"].initial = local_date(timezone.now())
+        if obj is not None and obj.invoice_id:
+            form.base_fields["montant_recu"].initial = invoice_balance_due(obj.invoice)
+        elif obj is not None:
+            form.base_fields["montant_recu"].initial = obj.recharge.total_ttc
         return form
 
     @admin.display(description="pour")
@@ -120,7 +132,10 @@ class TransferProofAdmin(admin.ModelAdmin):
         try:
             if decision == "approve":
                 proof_approve(
-                    proof=obj, received_on=form.cleaned_data["date_recue"], by=request.user
+                    proof=obj,
+                    received_on=form.cleaned_data["date_recue"],
+                    amount=form.cleaned_data["montant_recu"],
+                    by=request.user,
                 )
             elif decision == "reject":
                 proof_reject(proof=obj, reason=form.cleaned_data["motif"], by=request.user)
@@ -131,10 +146,31 @@ class TransferProofAdmin(admin.ModelAdmin):
         pass
 
 
+class OverpaidFilter(admin.SimpleListFilter):
+    title = "trop-perçu"
+    parameter_name = "trop_percu"
+
+    def lookups(self, request, model_admin):
+        return [("oui", "À rembourser")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(overpaid__gt=0)
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("invoice", "account", "amount", "method", "received_at", "recorded_by")
-    list_filter = ("method",)
+    list_display = (
+        "invoice",
+        "account",
+        "amount",
+        "overpaid",
+        "method",
+        "received_at",
+        "recorded_by",
+    )
+    list_filter = ("method", OverpaidFilter)
     list_select_related = ("invoice", "account", "recorded_by")
     search_fields = ("invoice__number", "account__name")
     show_full_result_count = False

@@ -26,6 +26,7 @@ class CheckoutError(ValueError):
     """Chargily could not create the checkout, or there is nothing to pay; French message."""
 
 
+@transaction.atomic
 def checkout_create(
     *,
     account: Account,
@@ -35,19 +36,33 @@ def checkout_create(
     failure_url: str,
     webhook_url: str,
 ) -> ChargilyCheckout:
-    """A checkout for the exact TTC still due; the customer is sent to its checkout_url."""
+    """A checkout for the exact TTC still due; the customer is sent to its checkout_url.
+
+    One live checkout per invoice or recharge: under its row lock, a pending checkout of the
+    same amount is reused (a second tab pays the same one); pending ones of another amount are
+    marked expired (a webhook for them is still recorded, never lost).
+    """
     if (invoice is None) == (recharge is None):
         raise ValueError("A checkout pays one invoice or one recharge.")
     if invoice is not None:
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.account_id != account.pk or invoice.status not in OPEN_STATUSES:
             raise CheckoutError(f"La facture {invoice.number} n'est pas à payer.")
         amount = invoice_balance_due(invoice)
         reference, description = invoice.number, f"Facture {invoice.number}"
+        pending = ChargilyCheckout.objects.filter(invoice=invoice)
     else:
+        recharge = Recharge.objects.select_for_update().get(pk=recharge.pk)
         if recharge.account_id != account.pk or recharge.status != Recharge.Status.PENDING:
             raise CheckoutError("Cette recharge n'est pas à payer.")
         amount = recharge.total_ttc
         reference, description = recharge.reference, f"Recharge de crédits {recharge.reference}"
+        pending = ChargilyCheckout.objects.filter(recharge=recharge)
+    pending = pending.filter(status=ChargilyCheckout.Status.PENDING)
+    reusable = pending.filter(amount=amount).order_by("-created_at", "-pk").first()
+    if reusable is not None:
+        return reusable
+    pending.update(status=ChargilyCheckout.Status.EXPIRED, completed_at=timezone.now())
     if amount < MINIMUM_AMOUNT:
         raise CheckoutError(
             f"Le paiement en ligne demande au moins {MINIMUM_AMOUNT} DZD : "
@@ -139,12 +154,14 @@ def _paid(*, chargily_id: str, data: dict) -> tuple[str, str]:
     checkout.save(update_fields=["status", "completed_at"])
     if checkout.invoice_id is not None:
         try:
+            # The customer was charged: record it even when nothing is due any more.
             payment_record(
                 invoice=checkout.invoice,
                 amount=checkout.amount,
                 method=Payment.Method.CHARGILY,
                 received_at=now,
                 checkout=checkout,
+                money_taken=True,
             )
         except PaymentError as error:
             # Money was taken for an invoice that can no longer be paid: staff must refund.
@@ -159,6 +176,9 @@ def _paid(*, chargily_id: str, data: dict) -> tuple[str, str]:
             received_at=now,
             checkout=checkout,
         )
+    overpaid = Payment.objects.get(checkout=checkout).overpaid
+    if overpaid > 0:
+        return WebhookEvent.Verdict.OVERPAID, f"trop-perçu de {overpaid} DZD à rembourser"
     return WebhookEvent.Verdict.RECORDED, ""
 
 

@@ -17,6 +17,7 @@ from ..models import CreditNote, CreditNoteLine, CreditNoteSequence, Invoice, In
 from ..money import ZERO, round_money
 from ..periods import local_date
 from .payments import invoice_settle
+from .prepaid import PrepaidError, prepaid_balance, prepaid_credit
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,21 @@ def credit_note_issue(
         )
         for position, (line, amount) in enumerate(to_credit, start=1)
     )
+    if locked.kind == Invoice.Kind.RECHARGE:
+        # The credits a recharge bought are taken back with it, unless already spent.
+        try:
+            prepaid_credit(
+                account=locked.account,
+                amount=-total_ht,
+                reason=f"Avoir {note.number} sur {locked.number}",
+                by=by,
+            )
+        except PrepaidError as error:
+            raise CreditNoteError(
+                f"Le solde prépayé ({prepaid_balance(account=locked.account)} DZD HT) ne "
+                f"couvre plus les {total_ht} DZD HT de cet avoir : les crédits ont déjà été "
+                "consommés."
+            ) from error
     invoice_settle(invoice=locked)
     audit_record(
         action=AuditEvent.Action.CREDIT_NOTE_ISSUED,

@@ -145,12 +145,18 @@ def invoices_dun(*, today: date | None = None) -> dict[str, int]:
         ):
             counts["late"] += 1
         if invoice.due_date + timedelta(days=billing.suspension_days) <= today:
-            counts["suspended"] += _suspend(invoice)
+            counts["suspended"] += _suspend(invoice, today)
     return counts
 
 
 @transaction.atomic
-def _suspend(invoice: Invoice) -> int:
+def _suspend(invoice: Invoice, today: date) -> int:
+    # The list of unpaid invoices is a snapshot: lock the invoice first (the order of
+    # payment_record: Invoice, then AccountStanding) and check it is still unpaid and overdue.
+    invoice = Invoice.objects.select_for_update().select_related("account").get(pk=invoice.pk)
+    limit = today - timedelta(days=BillingSettings.load().suspension_days)
+    if invoice.status not in OPEN_STATUSES or invoice.due_date > limit:
+        return 0
     standing, _ = AccountStanding.objects.select_for_update().get_or_create(account=invoice.account)
     if standing.exempt or standing.suspended_at is not None:
         return 0

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -31,8 +31,8 @@ class PaymentError(ValueError):
 
 
 def invoice_amounts(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
-    """(paid, credited TTC, balance due) of an invoice."""
-    paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
+    """(paid, credited TTC, balance due) of an invoice; an overpaid part is not counted."""
+    paid = invoice.payments.aggregate(total=Sum(F("amount") - F("overpaid")))["total"] or ZERO
     credited = invoice.credit_notes.aggregate(total=Sum("total_ttc"))["total"] or ZERO
     return paid, credited, invoice.total_ttc - paid - credited
 
@@ -71,42 +71,59 @@ def invoice_settle(*, invoice: Invoice) -> Invoice:
 def payment_record(
     *,
     invoice: Invoice,
-    amount: Decimal,
+    amount: Decimal | None = None,
     method: Payment.Method,
     received_at: datetime | None = None,
     checkout: ChargilyCheckout | None = None,
     proof: TransferProof | None = None,
     by: User | None = None,
+    money_taken: bool = False,
 ) -> Payment:
-    """Record money received against an invoice (locked), settle it, lift a suspension."""
+    """Record money received against an invoice, settle it, lift a suspension.
+
+    Under the invoice lock: `amount` defaults to the balance due, refused when nothing is due —
+    unless `money_taken` (the customer was already charged, e.g. an online payment): then it is
+    recorded whatever is due. What exceeds the balance due is kept as `overpaid`, to refund.
+    """
     from .dunning import account_reinstate_if_settled
 
     locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if locked.status == Invoice.Status.VOID:
         raise PaymentError(f"La facture {locked.number} est annulée : elle ne peut être payée.")
+    due = max(invoice_balance_due(locked), ZERO)
+    if due <= 0 and not money_taken:
+        raise PaymentError(f"La facture {locked.number} n'a plus rien à payer.")
+    if amount is None:
+        amount = due
     if amount <= 0:
         raise PaymentError("Le montant d'un paiement doit être positif.")
+    overpaid = max(amount - due, ZERO)
     payment = Payment.objects.create(
         invoice=locked,
         account_id=locked.account_id,
         method=method,
         amount=amount,
+        overpaid=overpaid,
         received_at=received_at or timezone.now(),
         checkout=checkout,
         proof=proof,
         recorded_by=by,
     )
     invoice_settle(invoice=locked)
+    details = {
+        "montant": amount,
+        "mode": payment.get_method_display(),
+        "statut": locked.get_status_display(),
+    }
+    if overpaid:
+        details["trop_perçu"] = overpaid
+        logger.warning("Trop-perçu de %s DZD sur %s : à rembourser", overpaid, locked.number)
     audit_record(
         action=AuditEvent.Action.PAYMENT_RECORDED,
         actor=by,
         account=locked.account,
         target=locked.number,
-        details={
-            "montant": amount,
-            "mode": payment.get_method_display(),
-            "statut": locked.get_status_display(),
-        },
+        details=details,
     )
     logger.info("Paiement de %s DZD sur %s (%s)", amount, locked.number, method)
     account_reinstate_if_settled(account=locked.account, by=by)

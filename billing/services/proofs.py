@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -17,7 +18,7 @@ from accounts.models import Account, AuditEvent, User
 
 from ..models import BillingSettings, Invoice, Payment, Recharge, TransferProof
 from ..periods import local_date
-from .payments import OPEN_STATUSES, invoice_balance_due, payment_record
+from .payments import OPEN_STATUSES, PaymentError, payment_record
 
 logger = logging.getLogger(__name__)
 
@@ -115,38 +116,51 @@ def _locked_pending(proof: TransferProof) -> TransferProof:
 
 
 @transaction.atomic
-def proof_approve(*, proof: TransferProof, received_on: date, by: User | None = None) -> Payment:
-    """Approved: the transfer was received on `received_on`; the balance due is paid."""
+def proof_approve(
+    *,
+    proof: TransferProof,
+    received_on: date,
+    amount: Decimal | None = None,
+    by: User | None = None,
+) -> Payment:
+    """Approved: `amount` (default: the balance due, computed under the invoice lock) was
+    received on `received_on`; less than due leaves the invoice partly paid."""
     from .recharges import recharge_paid
 
     locked = _locked_pending(proof)
     received_at = timezone.make_aware(datetime.combine(received_on, time(12)))
     if received_on > local_date(timezone.now()):
         raise ProofError("La date de réception ne peut pas être dans le futur.")
+    if amount is not None and amount <= 0:
+        raise ProofError("Le montant reçu doit être positif.")
     locked.status, locked.received_on = TransferProof.Status.APPROVED, received_on
     locked.reviewed_at, locked.reviewed_by = timezone.now(), by
     locked.save(update_fields=["status", "received_on", "reviewed_at", "reviewed_by"])
     if locked.invoice_id is not None:
-        due = invoice_balance_due(locked.invoice)
-        if due <= 0:
-            raise ProofError(f"La facture {locked.invoice.number} n'a plus rien à payer.")
-        payment = payment_record(
-            invoice=locked.invoice,
-            amount=due,
-            method=Payment.Method.TRANSFER,
-            received_at=received_at,
-            proof=locked,
-            by=by,
-        )
+        try:
+            payment = payment_record(
+                invoice=locked.invoice,
+                amount=amount,
+                method=Payment.Method.TRANSFER,
+                received_at=received_at,
+                proof=locked,
+                by=by,
+            )
+        except PaymentError as error:
+            raise ProofError(str(error)) from error
     else:
-        recharge = recharge_paid(
+        if amount is not None and amount != locked.recharge.total_ttc:
+            raise ProofError(
+                f"Une recharge se règle en une fois : {locked.recharge.total_ttc} DZD TTC."
+            )
+        recharge_paid(
             recharge=locked.recharge,
             method=Payment.Method.TRANSFER,
             received_at=received_at,
             proof=locked,
             by=by,
         )
-        payment = recharge.invoice.payments.get()
+        payment = Payment.objects.get(proof=locked)
     audit_record(
         action=AuditEvent.Action.PROOF_APPROVED,
         actor=by,

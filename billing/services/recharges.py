@@ -89,13 +89,27 @@ def recharge_paid(
     proof: TransferProof | None = None,
     by: User | None = None,
 ) -> Recharge:
-    """Paid: issue its invoice (paid), record the payment, credit the prepaid balance. Once."""
+    """Paid: issue its invoice (paid), record the payment, credit the prepaid balance. Once.
+
+    Paid again (a second checkout, or a transfer after an online payment): the money is
+    recorded on its invoice as overpaid, for staff to refund; the balance is credited once.
+    """
     locked = (
         Recharge.objects.select_for_update(of=("self",))
-        .select_related("account__owner")
+        .select_related("account__owner", "invoice")
         .get(pk=recharge.pk)
     )
     if locked.status == Recharge.Status.PAID:
+        payment_record(
+            invoice=locked.invoice,
+            amount=checkout.amount if checkout is not None else locked.total_ttc,
+            method=method,
+            received_at=received_at,
+            checkout=checkout,
+            proof=proof,
+            by=by,
+            money_taken=True,
+        )
         return locked
     now = timezone.now()
     account = locked.account

@@ -159,3 +159,44 @@ def test_two_concurrent_issuers_number_without_gaps():
     assert sorted(CreditNote.objects.values_list("number", flat=True)) == [
         f"AV-{year}-{n:06d}" for n in range(1, 11)
     ]
+
+
+def paid_recharge(amount: str):
+    from billing.models import Payment
+    from billing.services.recharges import recharge_create, recharge_paid
+    from tests.accounts.factories import AccountFactory
+
+    recharge = recharge_create(account=AccountFactory(), amount=Decimal(amount))
+    return recharge_paid(recharge=recharge, method=Payment.Method.TRANSFER)
+
+
+def test_a_credit_note_on_a_recharge_takes_the_credits_back_from_the_prepaid_balance():
+    from billing.services.prepaid import prepaid_balance
+
+    recharge = paid_recharge("5000.00")
+
+    note = credit_note_issue(invoice=recharge.invoice, reason="Recharge par erreur")
+
+    recharge.invoice.refresh_from_db()
+    assert (note.total_ht, note.total_ttc) == (Decimal("5000.00"), Decimal("5950.00"))
+    assert prepaid_balance(account=recharge.account) == Decimal("0.00")
+    assert recharge.invoice.status == "credited"
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.PREPAID_CREDITED,
+        details__motif=f"Avoir {note.number} sur {recharge.invoice.number}",
+    ).exists()
+
+
+def test_a_credit_note_on_a_recharge_already_spent_is_refused_and_nothing_changes():
+    from billing.services.prepaid import prepaid_balance, prepaid_credit
+
+    recharge = paid_recharge("5000.00")
+    prepaid_credit(account=recharge.account, amount=Decimal("-1000.01"), reason="Consommé")
+
+    with pytest.raises(CreditNoteError, match="déjà été consommés"):
+        credit_note_issue(invoice=recharge.invoice, reason="Recharge par erreur")
+
+    recharge.invoice.refresh_from_db()
+    assert CreditNote.objects.count() == 0
+    assert prepaid_balance(account=recharge.account) == Decimal("3999.99")
+    assert recharge.invoice.status == "paid"

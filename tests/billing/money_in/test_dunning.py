@@ -147,3 +147,23 @@ def test_close_sets_the_due_date_from_the_payment_term(freeze):
 
     invoice = account.invoices.get()
     assert invoice.due_date == datetime(2026, 12, 21, tzinfo=ALGIERS).date()
+
+
+def test_an_invoice_paid_since_the_daily_snapshot_does_not_suspend_the_account(key, freeze):
+    from datetime import date
+
+    from billing.models import Payment
+    from billing.services.dunning import _suspend
+    from billing.services.payments import payment_record
+
+    freeze("2027-01-15 09:00 +01:00")
+    snapshot = key.invoice  # read by invoices_dun before the payment arrived
+    payment_record(invoice=key.invoice, method=Payment.Method.TRANSFER)
+
+    suspended = _suspend(snapshot, date(2027, 1, 15))
+
+    assert suspended == 0
+    assert not AccountStanding.objects.filter(
+        account=key.account, suspended_at__isnull=False
+    ).exists()
+    assert usage_authorize(raw_key=key.raw).allowed

@@ -131,7 +131,12 @@ def test_staff_approve_in_the_admin_the_invoice_is_paid_and_the_customer_told(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("admin:billing_transferproof_change", args=[proof.pk]),
-            {"decision": "approve", "date_recue": "2026-12-18", "motif": ""},
+            {
+                "decision": "approve",
+                "date_recue": "2026-12-18",
+                "montant_recu": "1190.00",
+                "motif": "",
+            },
         )
 
     assert response.status_code == 302
