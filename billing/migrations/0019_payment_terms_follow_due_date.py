@@ -19,7 +19,7 @@ def follow_due_date(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0017_price_increase_notices'),
+        ('billing', '0018_money_in_overpaid'),
     ]
 
     operations = [
