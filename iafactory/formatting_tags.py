@@ -27,6 +27,12 @@ def dzd(value) -> str:
 
 
 @register.filter
+def absolute(value):
+    """The amount without its sign (a negative balance due shown as what is owed back)."""
+    return value if _blank(value) else abs(value)
+
+
+@register.filter
 def integer(value) -> str:
     """1 200 000"""
     return "" if _blank(value) else formatting.format_integer(int(value))

@@ -200,3 +200,21 @@ def test_a_credit_note_on_a_recharge_already_spent_is_refused_and_nothing_change
     assert CreditNote.objects.count() == 0
     assert prepaid_balance(account=recharge.account) == Decimal("3999.99")
     assert recharge.invoice.status == "paid"
+
+
+def test_a_paid_invoice_credited_in_full_shows_what_is_owed_back_not_a_negative_due(client):
+    from billing.models import Payment
+    from billing.services.payments import payment_record
+
+    invoice = two_line_invoice()
+    payment_record(invoice=invoice, amount=Decimal("1190.00"), method=Payment.Method.TRANSFER)
+    credit_note_issue(invoice=invoice, reason="Erreur de formule")
+    client.force_login(invoice.account.owner)
+
+    html = client.get(reverse("billing:invoice_detail", args=[invoice.number])).content.decode()
+
+    assert invoice_balance_due(invoice) == Decimal("-1190.00")
+    assert "-1\xa0190,00" not in html
+    assert "-1 190,00" not in html
+    assert "Trop-perçu à vous rembourser" in html
+    assert "1\xa0190,00\xa0DZD</strong>" in html or "1 190,00 DZD</strong>" in html
