@@ -36,9 +36,12 @@ def invoice_number(*, year: int, sequence: int) -> str:
 
 
 def fee_line_description(*, plan_name: str, first_day: date, days: int) -> str:
-    """« Formule Standard — 1er au 15 novembre 2026 (15 jours) »."""
+    """« Formule Standard — 1er au 15 novembre 2026 (15 jours) »; one day: « — 30 novembre
+    2026 (1 jour) »."""
     last_day = first_day + timedelta(days=days - 1)
     plural = "s" if days > 1 else ""
+    if days == 1:
+        return f"Formule {plan_name} — {day_label(first_day)} {month_label(first_day)} (1 jour)"
     return (
         f"Formule {plan_name} — {day_label(first_day)} au {day_label(last_day)} "
         f"{month_label(first_day)} ({days} jour{plural})"

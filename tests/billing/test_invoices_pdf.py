@@ -48,7 +48,7 @@ def test_fee_line_descriptions_name_the_days():
     )
     assert (
         fee_line_description(plan_name="Expert", first_day=date(2027, 2, 28), days=1)
-        == "Formule Expert — 28 au 28 février 2027 (1 jour)"
+        == "Formule Expert — 28 février 2027 (1 jour)"
     )
 
 
