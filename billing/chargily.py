@@ -27,12 +27,20 @@ def chargily_client() -> ChargilyClient:
 
 
 def wire_amount(amount: Decimal) -> int | float:
-    """The amount as JSON sends it: dinars, with centimes only when there are some.
+    """The amount as a JSON number for Chargily: whole dinars as an int, else the exact decimal.
 
-    A float only at the wire: a 2-decimal amount below 10^12 round-trips exactly through
-    its shortest repr, and the webhook is read back with parse_float=Decimal.
+    Chargily's SDK sends its body with `json.dumps`, which writes a Decimal only as a float. No
+    arithmetic happens on that float: for any amount of at most 15 significant digits (every
+    invoice below 10^13 DZD) the float's shortest repr is the decimal itself, so the JSON text is
+    exact, and webhooks are read back with `parse_float=Decimal`. Raises ValueError for an amount
+    the wire cannot carry exactly (more than 2 decimals or 15 digits), rather than round it.
     """
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+    if amount == amount.to_integral_value():
+        return int(amount)
+    wire = float(amount)
+    if amount.as_tuple().exponent < -2 or Decimal(repr(wire)) != amount:
+        raise ValueError(f"{amount} DZD cannot be sent exactly to Chargily")
+    return wire
 
 
 def checkout_create_remote(

@@ -25,6 +25,8 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from .chargily import wire_amount
+
 _CHECKOUTS: dict[str, dict] = {}
 _LOCK = threading.Lock()
 
@@ -84,8 +86,8 @@ def checkouts(request):
         "id": checkout_id,
         "entity": "checkout",
         "livemode": False,
-        # Back to a JSON number, as Chargily sends it (the shortest repr of a 2-decimal amount).
-        "amount": float(amount) if isinstance(amount, Decimal) else amount,
+        # Back to a JSON number, as Chargily sends it (exact: see wire_amount).
+        "amount": wire_amount(amount) if isinstance(amount, Decimal) else amount,
         "currency": "dzd",
         "fees": 0,
         "pass_fees_to_customer": False,

@@ -15,13 +15,13 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError
 
 pytest.importorskip("litellm", reason="LiteLLM n'est pas installé (pip install -e '.[gateway]')")
 openai = pytest.importorskip("openai", reason="le client openai n'est pas installé")
+httpx = pytest.importorskip("httpx", reason="httpx vient avec le client openai")
 
 from accounts.models import ApiKey  # noqa: E402
 from accounts.services import api_key_create, api_key_revoke  # noqa: E402

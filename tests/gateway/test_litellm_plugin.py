@@ -4,17 +4,17 @@ import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 
+httpx = pytest.importorskip("httpx", reason="httpx vient avec le groupe gateway")
 pytest.importorskip("litellm", reason="LiteLLM n'est pas installé (pip install -e '.[gateway]')")
 
-from litellm.proxy._types import ProxyException
+from litellm.proxy._types import ProxyException  # noqa: E402
 
-from gateway import litellm_plugin
-from gateway.auth_cache import AuthCache
-from gateway.portal import PortalClient
-from gateway.settings import GatewaySettings
+from gateway import litellm_plugin  # noqa: E402
+from gateway.auth_cache import AuthCache  # noqa: E402
+from gateway.portal import PortalClient  # noqa: E402
+from gateway.settings import GatewaySettings  # noqa: E402
 
 
 class Portal:
