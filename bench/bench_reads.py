@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.reads_data import existing_fill, populate, recreate_database  # noqa: E402
+from bench.reads_data import existing_fill, populate, recreate_database, rollup_problems  # noqa: E402
 
 DATABASE_URL = os.environ.get(
     "BENCH_READS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/iafactory_bench_reads"
@@ -64,13 +64,17 @@ def _expect_ok(response, path: str) -> None:
         raise RuntimeError(f"{path}: HTTP {response.status_code}")
 
 
-def _timed(call, repeat: int) -> list[float]:
-    call()  # warm-up: connection, templates, caches
-    samples = []
+def _timed(calls: dict, repeat: int) -> dict[str, list[float]]:
+    """Each call `repeat` times, the accounts taking turns (small, big, small, …): on a shared
+    machine a burst of load then slows both alike and the ratio stays meaningful."""
+    samples = {label: [] for label in calls}
+    for call in calls.values():
+        call()  # warm-up: connection, templates, caches
     for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
+        for label, call in calls.items():
+            start = time.perf_counter()
+            call()
+            samples[label].append((time.perf_counter() - start) * 1000)
     return samples
 
 
@@ -85,7 +89,6 @@ def measure() -> dict:
 
     django.setup()
     from django.db import connection
-    from django.db.models import Sum
     from django.test import Client
     from django.utils import timezone
 
@@ -93,7 +96,6 @@ def measure() -> dict:
     from accounts.models import Account, ApiKey, User
     from billing.models import BillingPeriod, UsageEvent
     from billing.periods import Month, local_date
-    from billing.selectors import month_usage
 
     current = Month.current()
     today = local_date(timezone.now())
@@ -103,7 +105,7 @@ def measure() -> dict:
     ApiKey.objects.filter(name="bench", account_id__in=(SMALL, BIG)).delete()  # a reused db
     admin = Client()
     admin.force_login(staff)
-    customers, bearers, periods, emails = {}, {}, {}, {}
+    customers, bearers, periods, emails, idempotency = {}, {}, {}, {}, {}
     for label, pk in (("small", SMALL), ("big", BIG)):
         account = Account.objects.select_related("owner").get(pk=pk)
         customers[label] = Client()
@@ -115,6 +117,11 @@ def measure() -> dict:
         bearers[label] = {"HTTP_AUTHORIZATION": f"Bearer {secret.raw}"}
         periods[label] = BillingPeriod.objects.get(account=account, month=current.first_day).pk
         emails[label] = account.owner.email
+        idempotency[label] = (
+            UsageEvent.objects.filter(account=account, occurred_at__gte=current.starts_at)
+            .values_list("idempotency_key", flat=True)
+            .first()
+        )
 
     def page(label, path, **params):
         def call():
@@ -139,96 +146,61 @@ def measure() -> dict:
 
         return call
 
-    def both(make):
-        return {label: make(label) for label in ("small", "big")}
+    def both(make, path, **params):
+        return {label: make(label, path, **params) for label in ("small", "big")}
 
-    last_month = str(current.previous())
-    requests = [
-        (
-            "/espace-client/consommation/",
-            "customer",
-            both(lambda a: page(a, "/espace-client/consommation/")),
-        ),
-        (
-            "same, ?mois= last month",
-            "customer",
-            both(lambda a: page(a, "/espace-client/consommation/", mois=last_month)),
-        ),
-        (
-            "CSV export, this month",
-            "customer",
-            both(lambda a: page(a, "/espace-client/consommation/export.csv")),
-        ),
-        (
-            "GET /api/v1/usage/ (default range)",
-            "customer",
-            both(lambda a: api(a, "/api/v1/usage/")),
-        ),
-        (
-            "GET /api/v1/usage/ over 61 days",
-            "customer",
-            both(
-                lambda a: api(
-                    a,
-                    "/api/v1/usage/",
-                    **{"from": str(today - timedelta(days=60)), "to": str(today)},
-                )
-            ),
-        ),
-        (
-            "admin usage-event list (all accounts)",
-            "admin",
-            {"all": staff_get("/admin/billing/usageevent/")},
-        ),
-        (
-            "same, current month (explicit)",
-            "admin",
-            {"all": staff_get("/admin/billing/usageevent/", mois=str(current))},
-        ),
+    usage, events = "/espace-client/consommation/", "/admin/billing/usageevent/"
+    days_61 = {"from": str(today - timedelta(days=60)), "to": str(today)}
+    customer = [
+        ("/espace-client/consommation/", both(page, usage)),
+        ("same, ?mois= last month", both(page, usage, mois=str(current.previous()))),
+        ("CSV export, this month", both(page, f"{usage}export.csv")),
+        ("GET /api/v1/usage/ (default range)", both(api, "/api/v1/usage/")),
+        ("GET /api/v1/usage/ over 61 days", both(api, "/api/v1/usage/", **days_61)),
+    ]
+    admin_requests = [
+        ("admin usage-event list (all accounts)", {"all": staff_get(events)}),
+        ("same, current month (explicit)", {"all": staff_get(events, mois=str(current))}),
         (
             "same, search by a customer's e-mail",
-            "admin",
+            {label: staff_get(events, q=emails[label]) for label in ("small", "big")},
+        ),
+        ("same, exact idempotency key", {"all": staff_get(events, q=idempotency["big"])}),
+        (
+            "same, idempotency key + account filter",
             {
-                label: staff_get("/admin/billing/usageevent/", q=emails[label])
-                for label in ("small", "big")
+                label: staff_get(events, q=idempotency[label], compte=pk)
+                for label, pk in (("small", SMALL), ("big", BIG))
             },
         ),
         (
             "admin period page of the account",
-            "admin",
             {
-                label: staff_get(f"/admin/billing/billingperiod/{periods[label]}/change/")
-                for label in ("small", "big")
+                label: staff_get(f"/admin/billing/billingperiod/{pk}/change/")
+                for label, pk in periods.items()
             },
         ),
-        ("dashboard /espace-client/", "customer", both(lambda a: page(a, "/espace-client/"))),
-        ("/api/v1/account/", "customer", both(lambda a: api(a, "/api/v1/account/"))),
     ]
+    requests = [
+        *((name, "customer", calls) for name, calls in customer),
+        *((name, "admin", calls) for name, calls in admin_requests),
+        ("dashboard /espace-client/", "customer", both(page, "/espace-client/")),
+        ("/api/v1/account/", "customer", both(api, "/api/v1/account/")),
+    ]
+    load_before = os.getloadavg()[0]
     results = []
     for name, kind, calls in requests:
         row = {"name": name, "kind": kind}
-        for label, call in calls.items():
-            samples = _timed(call, REPEAT)
+        for label, samples in _timed(calls, REPEAT).items():
             row[label] = {"median": statistics.median(samples), "p95": _p95(samples)}
         results.append(row)
 
-    # Correctness: what the page reads (rollups) is what the events say.
-    problems = []
-    for pk in (SMALL, BIG):
-        usage = month_usage(account=Account.objects.get(pk=pk), month=current)
-        events = UsageEvent.objects.filter(
-            account_id=pk, occurred_at__gte=current.starts_at, occurred_at__lt=current.ends_at
-        )
-        exact = events.aggregate(cost=Sum("cost"))["cost"] or 0
-        if usage.totals["cost"] != exact or usage.totals["calls"] != events.count():
-            problems.append(
-                f"account {pk}: rollups {usage.totals['calls']} calls {usage.totals['cost']} DZD"
-                f" != events {events.count()} calls {exact} DZD"
-            )
+    problems = [problem for pk in (SMALL, BIG) for problem in rollup_problems(pk, current)]
     connection.close()
     return {
         "results": results,
         "problems": problems,
+        "load": [load_before, os.getloadavg()[0]],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -289,7 +261,10 @@ def main() -> int:
                 f"{row['name']:<42} {_ms(small):>12} {_ms(big):>12} "
                 f"{'' if ratio is None else f'{ratio:.2f}':>10}  {'ok' if ok else 'over'}"
             )
-        print(f"peak RSS: measuring process {measured['peak_rss_mb']:.0f} MB")
+        print(
+            f"peak RSS: measuring process {measured['peak_rss_mb']:.0f} MB; load average "
+            f"(1 min) {measured['load'][0]:.1f} before, {measured['load'][1]:.1f} after"
+        )
         if measured["problems"]:
             failed = True
             print(f"N={n}: WRONG: {'; '.join(measured['problems'])}")

@@ -228,3 +228,23 @@ def populate(n: int, *, database_url: str, reuse: bool) -> dict:
         "reused": reuse,
         "steps": steps,
     }
+
+
+def rollup_problems(account_id: int, month) -> list[str]:
+    """What the consommation page reads (rollups) against what the events say, for `month`."""
+    from django.db.models import Count, Sum
+
+    from accounts.models import Account
+    from billing.models import UsageEvent
+    from billing.selectors import month_usage
+
+    usage = month_usage(account=Account.objects.get(pk=account_id), month=month)
+    exact = UsageEvent.objects.filter(
+        account_id=account_id, occurred_at__gte=month.starts_at, occurred_at__lt=month.ends_at
+    ).aggregate(cost=Sum("cost"), calls=Count("pk"))
+    if usage.totals["cost"] == (exact["cost"] or 0) and usage.totals["calls"] == exact["calls"]:
+        return []
+    return [
+        f"account {account_id}: rollups {usage.totals['calls']} calls {usage.totals['cost']} DZD"
+        f" != events {exact['calls']} calls {exact['cost']} DZD"
+    ]

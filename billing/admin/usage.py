@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, ApiKey
 from iafactory.formatting import month_label
@@ -54,7 +55,7 @@ class MonthFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         month = Month.current()
         months = []
-        for _ in range(12):
+        for _step in range(12):
             months.append((str(month), month_label(month)))
             month = month.previous()
         return [*months, (self.ALL, "Tous les mois (lent)")]
@@ -128,9 +129,11 @@ class UsageEventAdmin(ReadOnly):
     # (counts), no full count; accounts through a text box, never listed in the sidebar.
     list_filter = [MonthFilter, UsageAccountFilter, "model", "pay_as_you_go"]
     search_fields = ["idempotency_key"]  # the search box; get_search_results does the work
-    search_help_text = (
+    # An idempotency key alone reads the whole month (no index leads with it): with the
+    # account filter it is one lookup in the unique (account, idempotency_key) index.
+    search_help_text = _(
         "E-mail du client, nom de l'organisation, préfixe de clé (iaf_…) ou clé d'idempotence "
-        "exacte (dans le mois choisi)."
+        "exacte (dans le mois choisi ; immédiat avec le filtre compte)."
     )
     list_select_related = ["account", "model", "api_key"]
     paginator = CappedCountPaginator

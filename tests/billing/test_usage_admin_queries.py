@@ -109,6 +109,14 @@ def test_search_by_organisation_key_prefix_or_idempotency_key(staff, events):
     assert listed(nothing) == set()
 
 
+def test_an_idempotency_key_with_the_account_filter_is_one_index_lookup(staff, events):
+    """Alone it reads the month's range; with the account, the unique (account, key) index."""
+    response, sqls = get(staff, {"q": "req-now", "compte": str(events["account"].pk)})
+
+    assert listed(response) == {"req-now"}
+    assert all('"account_id" = ' in sql and '"idempotency_key" = ' in sql for sql in sqls)
+
+
 def test_the_account_filter_resolves_the_account_first(staff, events):
     by_name, sqls = get(staff, {"compte": "sonatrach"})
     by_number, _ = get(staff, {"compte": str(events["account"].pk), "mois": "tous"})
