@@ -7,11 +7,10 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, ApiKey
 from iafactory.formatting import month_label
@@ -55,7 +54,7 @@ class MonthFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         month = Month.current()
         months = []
-        for _step in range(12):
+        for _ in range(12):
             months.append((str(month), month_label(month)))
             month = month.previous()
         return [*months, (self.ALL, "Tous les mois (lent)")]
@@ -129,11 +128,9 @@ class UsageEventAdmin(ReadOnly):
     # (counts), no full count; accounts through a text box, never listed in the sidebar.
     list_filter = [MonthFilter, UsageAccountFilter, "model", "pay_as_you_go"]
     search_fields = ["idempotency_key"]  # the search box; get_search_results does the work
-    # An idempotency key alone reads the whole month (no index leads with it): with the
-    # account filter it is one lookup in the unique (account, idempotency_key) index.
-    search_help_text = _(
+    search_help_text = (
         "E-mail du client, nom de l'organisation, préfixe de clé (iaf_…) ou clé d'idempotence "
-        "exacte (dans le mois choisi ; immédiat avec le filtre compte)."
+        "exacte (dans le mois choisi)."
     )
     list_select_related = ["account", "model", "api_key"]
     paginator = CappedCountPaginator
@@ -162,7 +159,21 @@ class UsageEventAdmin(ReadOnly):
         )
         if account_ids or key_ids:
             return queryset.filter(Q(account_id__in=account_ids) | Q(api_key_id__in=key_ids)), False
-        return queryset.filter(idempotency_key=term), False
+        return queryset.filter(pk__in=self._events_with_idempotency_key(term)), False
+
+    def _events_with_idempotency_key(self, key: str) -> list[int]:
+        """The ids of the events (one per account at most) whose idempotency key is `key`.
+
+        No index leads with the key (PostgreSQL has no skip scan), so a filter on it alone
+        reads the whole month; instead each account probes the unique (account,
+        idempotency_key) index once: the cost follows the number of accounts, not of events."""
+        probe = UsageEvent.objects.filter(account_id=OuterRef("pk"), idempotency_key=key)
+        return list(
+            Account.objects.annotate(event=Subquery(probe.order_by().values("pk")[:1]))
+            .filter(event__isnull=False)
+            .order_by("pk")
+            .values_list("event", flat=True)[: self.MAX_MATCHES]
+        )
 
 
 class PeriodFeeInline(admin.TabularInline):
