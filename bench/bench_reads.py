@@ -2,17 +2,17 @@
 
 For each size N (BENCH_EVENTS, default "100000,1000000"; "10000000" on request) the dedicated
 database BENCH_READS_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/iafactory_bench_reads)
-is dropped, created and migrated, then filled with SQL (generate_series): N / 1 000 accounts (at
-least 10) with two keys each, a fifth of the events on one big account in the current month, the
-rest spread over every other account from the first of last month to now; then the daily rollups
-of those events (one INSERT … SELECT … GROUP BY, as the rebuild does). A fresh process then times
-each request (Django's test client, in process: view, ORM and database, no network) REPEAT times
-and prints its median and p95 for the small and the big account, the ratio big / small, and the
-process's peak RSS. Targets (issue 13, at 10 M events): customer-facing reads ≤ 100 ms at p95 for
-the big account and ratio ≤ 2; the admin list ≤ 500 ms.
+is dropped, created, migrated and filled by bench/reads_data.py (N events by SQL, a fifth on one
+big account this month, and their daily rollups); BENCH_REUSE=1 keeps a database already filled
+with N events this month (only migrated and analysed: iterate on queries in seconds). A fresh
+process then times each request (Django's test client, in process: view, ORM and database, no
+network) REPEAT times and prints its median and p95 for the small and the big account, the ratio
+big / small, and the process's peak RSS. Targets (issue 13, at 10 M events): customer-facing
+reads ≤ 100 ms at p95 for the big account and ratio ≤ 2; the admin list ≤ 500 ms.
 BENCH_SMOKE=1: one tiny size (2 000 events), two repeats, correctness checks only.
 
-    .venv/bin/python bench/bench_reads.py      # or: make bench;  BENCH_EVENTS=10000000 for 10 M
+    .venv/bin/python bench/bench_reads.py      # or: make bench
+    BENCH_EVENTS=10000000 BENCH_REUSE=1 .venv/bin/python bench/bench_reads.py
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.reads_data import existing_fill, populate, recreate_database, rollup_problems  # noqa: E402
+
 DATABASE_URL = os.environ.get(
     "BENCH_READS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/iafactory_bench_reads"
 )
@@ -38,6 +40,7 @@ SIZES = [
     int(float(n))
     for n in os.environ.get("BENCH_EVENTS", "2000" if SMOKE else "100000,1000000").split(",")
 ]
+REUSE = os.environ.get("BENCH_REUSE", "") not in {"", "0"}
 REPEAT = int(os.environ.get("BENCH_REPEAT", "2" if SMOKE else "15"))
 TARGET_CUSTOMER_MS, TARGET_RATIO, TARGET_ADMIN_MS = 100, 2, 500
 ENV = {
@@ -56,150 +59,22 @@ os.environ.update(ENV)
 BIG, SMALL = 1, 2  # account ids
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    parts = urlsplit(DATABASE_URL)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{parts.path.lstrip("/")}"')
-
-
-def populate(n: int) -> dict:
-    """Accounts, keys, periods and N events written by SQL; then their rollups."""
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
-
-    from billing.periods import Month
-    from catalog.models import ModelPrice, Plan
-
-    call_command("migrate", verbosity=0)
-    accounts = max(10, n // 1000)
-    big_events = n // 5
-    current = Month.current()
-    previous = current.previous()
-    now = timezone.now()
-    plan = Plan.objects.order_by("included_credits").last()
-    prices = [
-        (i, price.model_id, price.input_per_million, price.output_per_million)
-        for i, price in enumerate(
-            ModelPrice.objects.filter(model__kind="text", input_per_million__isnull=False)
-            .order_by("model_id", "-effective_at")
-            .distinct("model_id")
-        )
-    ]
-    models_values = ", ".join(
-        f"({i}, {m}, {pin}::numeric, {pout}::numeric)" for i, m, pin, pout in prices
-    )
-    params = {
-        "accounts": accounts,
-        "plan": plan.pk,
-        "credits": plan.included_credits,
-        "prev": previous.first_day,
-        "cur": current.first_day,
-        "prev_start": previous.starts_at,
-        "cur_start": current.starts_at,
-        "now": now,
-        "n": n,
-        "big_events": big_events,
-        "models": len(prices),
-    }
-    start = time.perf_counter()
-    with connection.cursor() as cursor:
-        for sql in [
-            """INSERT INTO accounts_user (id, password, is_superuser, first_name, last_name,
-                   is_staff, is_active, date_joined, email)
-               SELECT a, '!', false, '', '', false, true, %(prev_start)s,
-                   'client' || a || '@bench.dz'
-               FROM generate_series(1, %(accounts)s) a""",
-            """INSERT INTO accounts_account (id, name, owner_id, billing_address, nif, nis, rc,
-                   article, tva_exempt, created_at)
-               SELECT a, 'Client ' || a || ' SARL', a, 'Alger', '', '', '', '', false,
-                   %(prev_start)s
-               FROM generate_series(1, %(accounts)s) a""",
-            """INSERT INTO billing_subscription (account_id, plan_id, pay_as_you_go, started_at)
-               SELECT a, %(plan)s, true, %(prev_start)s FROM generate_series(1, %(accounts)s) a""",
-            """INSERT INTO accounts_apikey (id, account_id, name, prefix, key_hash, created_at)
-               SELECT k, (k + 1) / 2, 'clé ' || k, 'iaf_b' || lpad(k::text, 10, '0'),
-                   lpad(to_hex(k), 64, '0'), %(prev_start)s
-               FROM generate_series(1, 2 * %(accounts)s) k""",
-            """INSERT INTO billing_billingperiod (id, account_id, month, plan_id, included_credits,
-                   consumed, overage, written_off, status, created_at)
-               SELECT p, (p + 1) / 2, CASE WHEN p %% 2 = 1 THEN %(prev)s ELSE %(cur)s END,
-                   %(plan)s, %(credits)s, 0, 0, 0, 'open', %(prev_start)s
-               FROM generate_series(1, 2 * %(accounts)s) p""",
-            f"""INSERT INTO billing_usageevent (account_id, period_id, api_key_id, model_id,
-                   idempotency_key, fingerprint, input_tokens, output_tokens, images, occurred_at,
-                   received_at, input_price, output_price, image_price, cost, credits, prepaid,
-                   overage, written_off, pay_as_you_go)
-               SELECT s.acc, 2 * s.acc - (s.occ < %(cur_start)s)::int, 2 * s.acc - s.g %% 2,
-                   m.model_id, 'e-' || s.g, md5(s.g::text) || md5(s.g::text), s.tin, s.tout, 0,
-                   s.occ, s.occ, m.pin, m.pout, NULL, c.cost, c.cost, 0, 0, 0, true
-               FROM (
-                   SELECT g,
-                       CASE WHEN g <= %(big_events)s THEN 1
-                            ELSE 2 + g %% (%(accounts)s - 1) END AS acc,
-                       CASE WHEN g <= %(big_events)s THEN %(cur_start)s ELSE %(prev_start)s END
-                       + (%(now)s - CASE WHEN g <= %(big_events)s
-                                         THEN %(cur_start)s ELSE %(prev_start)s END)
-                         * ((g * 0.6180339887) %% 1)::float8 AS occ,
-                       (g::bigint * 7919) %% 2000 AS tin, (g::bigint * 104729) %% 1000 AS tout,
-                       g %% %(models)s AS mi
-                   FROM generate_series(1, %(n)s) g
-               ) s
-               JOIN (VALUES {models_values}) m (mi, model_id, pin, pout) ON m.mi = s.mi
-               CROSS JOIN LATERAL (
-                   SELECT (s.tin * m.pin + s.tout * m.pout) / 1000000 AS cost
-               ) c""",
-            """INSERT INTO billing_usagedaily (account_id, day, model_id, api_key_id, events,
-                   input_tokens, output_tokens, images, cost, credits, prepaid, overage,
-                   written_off, overage_input_tokens, overage_output_tokens, overage_images)
-               SELECT account_id, (occurred_at AT TIME ZONE 'Africa/Algiers')::date, model_id,
-                   api_key_id, count(*), sum(input_tokens), sum(output_tokens), sum(images),
-                   sum(cost), sum(credits), sum(prepaid), sum(overage), sum(written_off),
-                   coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
-                   coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
-                   coalesce(sum(images) FILTER (WHERE overage > 0), 0)
-               FROM billing_usageevent GROUP BY 1, 2, 3, 4""",
-        ]:
-            cursor.execute(sql, params)
-        for table in [
-            "accounts_user",
-            "accounts_account",
-            "accounts_apikey",
-            "billing_billingperiod",
-        ]:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT MAX(id) FROM {table}))"
-            )
-        cursor.execute("VACUUM ANALYZE")
-        cursor.execute("SELECT count(*) FROM billing_usagedaily")
-        rollups = cursor.fetchone()[0]
-        cursor.execute("SELECT pg_total_relation_size('billing_usageevent')")
-        table_bytes = cursor.fetchone()[0]
-    seconds = time.perf_counter() - start
-    connection.close()
-    return {"accounts": accounts, "rollups": rollups, "seconds": seconds, "bytes": table_bytes}
-
-
 def _expect_ok(response, path: str) -> None:
     if response.status_code != 200:
         raise RuntimeError(f"{path}: HTTP {response.status_code}")
 
 
-def _timed(call, repeat: int) -> list[float]:
-    call()  # warm-up: connection, templates, caches
-    samples = []
+def _timed(calls: dict, repeat: int) -> dict[str, list[float]]:
+    """Each call `repeat` times, the accounts taking turns (small, big, small, …): on a shared
+    machine a burst of load then slows both alike and the ratio stays meaningful."""
+    samples = {label: [] for label in calls}
+    for call in calls.values():
+        call()  # warm-up: connection, templates, caches
     for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
+        for label, call in calls.items():
+            start = time.perf_counter()
+            call()
+            samples[label].append((time.perf_counter() - start) * 1000)
     return samples
 
 
@@ -214,7 +89,6 @@ def measure() -> dict:
 
     django.setup()
     from django.db import connection
-    from django.db.models import Sum
     from django.test import Client
     from django.utils import timezone
 
@@ -222,14 +96,16 @@ def measure() -> dict:
     from accounts.models import Account, ApiKey, User
     from billing.models import BillingPeriod, UsageEvent
     from billing.periods import Month, local_date
-    from billing.selectors import month_usage
 
     current = Month.current()
     today = local_date(timezone.now())
-    staff = User.objects.create_superuser(email="staff@bench.dz", password="x-Secret-123")
+    staff = User.objects.filter(email="staff@bench.dz").first() or User.objects.create_superuser(
+        email="staff@bench.dz", password="x-Secret-123"
+    )
+    ApiKey.objects.filter(name="bench", account_id__in=(SMALL, BIG)).delete()  # a reused db
     admin = Client()
     admin.force_login(staff)
-    customers, bearers, periods, emails = {}, {}, {}, {}
+    customers, bearers, periods, emails, idempotency = {}, {}, {}, {}, {}
     for label, pk in (("small", SMALL), ("big", BIG)):
         account = Account.objects.select_related("owner").get(pk=pk)
         customers[label] = Client()
@@ -241,6 +117,11 @@ def measure() -> dict:
         bearers[label] = {"HTTP_AUTHORIZATION": f"Bearer {secret.raw}"}
         periods[label] = BillingPeriod.objects.get(account=account, month=current.first_day).pk
         emails[label] = account.owner.email
+        idempotency[label] = (
+            UsageEvent.objects.filter(account=account, occurred_at__gte=current.starts_at)
+            .values_list("idempotency_key", flat=True)
+            .first()
+        )
 
     def page(label, path, **params):
         def call():
@@ -265,96 +146,61 @@ def measure() -> dict:
 
         return call
 
-    def both(make):
-        return {label: make(label) for label in ("small", "big")}
+    def both(make, path, **params):
+        return {label: make(label, path, **params) for label in ("small", "big")}
 
-    last_month = str(current.previous())
-    requests = [
-        (
-            "/espace-client/consommation/",
-            "customer",
-            both(lambda a: page(a, "/espace-client/consommation/")),
-        ),
-        (
-            "same, ?mois= last month",
-            "customer",
-            both(lambda a: page(a, "/espace-client/consommation/", mois=last_month)),
-        ),
-        (
-            "CSV export, this month",
-            "customer",
-            both(lambda a: page(a, "/espace-client/consommation/export.csv")),
-        ),
-        (
-            "GET /api/v1/usage/ (default range)",
-            "customer",
-            both(lambda a: api(a, "/api/v1/usage/")),
-        ),
-        (
-            "GET /api/v1/usage/ over 61 days",
-            "customer",
-            both(
-                lambda a: api(
-                    a,
-                    "/api/v1/usage/",
-                    **{"from": str(today - timedelta(days=60)), "to": str(today)},
-                )
-            ),
-        ),
-        (
-            "admin usage-event list (all accounts)",
-            "admin",
-            {"all": staff_get("/admin/billing/usageevent/")},
-        ),
-        (
-            "same, current month (explicit)",
-            "admin",
-            {"all": staff_get("/admin/billing/usageevent/", mois=str(current))},
-        ),
+    usage, events = "/espace-client/consommation/", "/admin/billing/usageevent/"
+    days_61 = {"from": str(today - timedelta(days=60)), "to": str(today)}
+    customer = [
+        ("/espace-client/consommation/", both(page, usage)),
+        ("same, ?mois= last month", both(page, usage, mois=str(current.previous()))),
+        ("CSV export, this month", both(page, f"{usage}export.csv")),
+        ("GET /api/v1/usage/ (default range)", both(api, "/api/v1/usage/")),
+        ("GET /api/v1/usage/ over 61 days", both(api, "/api/v1/usage/", **days_61)),
+    ]
+    admin_requests = [
+        ("admin usage-event list (all accounts)", {"all": staff_get(events)}),
+        ("same, current month (explicit)", {"all": staff_get(events, mois=str(current))}),
         (
             "same, search by a customer's e-mail",
-            "admin",
+            {label: staff_get(events, q=emails[label]) for label in ("small", "big")},
+        ),
+        ("same, exact idempotency key", {"all": staff_get(events, q=idempotency["big"])}),
+        (
+            "same, idempotency key + account filter",
             {
-                label: staff_get("/admin/billing/usageevent/", q=emails[label])
-                for label in ("small", "big")
+                label: staff_get(events, q=idempotency[label], compte=pk)
+                for label, pk in (("small", SMALL), ("big", BIG))
             },
         ),
         (
             "admin period page of the account",
-            "admin",
             {
-                label: staff_get(f"/admin/billing/billingperiod/{periods[label]}/change/")
-                for label in ("small", "big")
+                label: staff_get(f"/admin/billing/billingperiod/{pk}/change/")
+                for label, pk in periods.items()
             },
         ),
-        ("dashboard /espace-client/", "customer", both(lambda a: page(a, "/espace-client/"))),
-        ("/api/v1/account/", "customer", both(lambda a: api(a, "/api/v1/account/"))),
     ]
+    requests = [
+        *((name, "customer", calls) for name, calls in customer),
+        *((name, "admin", calls) for name, calls in admin_requests),
+        ("dashboard /espace-client/", "customer", both(page, "/espace-client/")),
+        ("/api/v1/account/", "customer", both(api, "/api/v1/account/")),
+    ]
+    load_before = os.getloadavg()[0]
     results = []
     for name, kind, calls in requests:
         row = {"name": name, "kind": kind}
-        for label, call in calls.items():
-            samples = _timed(call, REPEAT)
+        for label, samples in _timed(calls, REPEAT).items():
             row[label] = {"median": statistics.median(samples), "p95": _p95(samples)}
         results.append(row)
 
-    # Correctness: what the page reads (rollups) is what the events say.
-    problems = []
-    for pk in (SMALL, BIG):
-        usage = month_usage(account=Account.objects.get(pk=pk), month=current)
-        events = UsageEvent.objects.filter(
-            account_id=pk, occurred_at__gte=current.starts_at, occurred_at__lt=current.ends_at
-        )
-        exact = events.aggregate(cost=Sum("cost"))["cost"] or 0
-        if usage.totals["cost"] != exact or usage.totals["calls"] != events.count():
-            problems.append(
-                f"account {pk}: rollups {usage.totals['calls']} calls {usage.totals['cost']} DZD"
-                f" != events {events.count()} calls {exact} DZD"
-            )
+    problems = [problem for pk in (SMALL, BIG) for problem in rollup_problems(pk, current)]
     connection.close()
     return {
         "results": results,
         "problems": problems,
+        "load": [load_before, os.getloadavg()[0]],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -376,6 +222,10 @@ def _ms(value: dict | None) -> str:
     return "–" if value is None else f"{value['median']:.0f} / {value['p95']:.0f}"
 
 
+def _this_month() -> str:
+    return datetime.now(ZoneInfo("Africa/Algiers")).strftime("%Y-%m")
+
+
 def main() -> int:
     print(
         f"Usage reads on PostgreSQL ({DATABASE_URL.rsplit('/', 1)[-1]}), {os.cpu_count()} cores, "
@@ -383,12 +233,19 @@ def main() -> int:
     )
     failed = False
     for n in SIZES:
-        recreate_database()
-        filled = run_child("--populate", str(n))
+        reuse = REUSE and existing_fill(DATABASE_URL, n=n, month=_this_month())
+        if not reuse:
+            recreate_database(DATABASE_URL)
+        filled = run_child("--populate", str(n), "reuse" if reuse else "fresh")
         print(
             f"\nN={n:,} events, {filled['accounts']:,} accounts (big: {n // 5:,} events this "
             f"month), {filled['rollups']:,} rollup rows; filled in {filled['seconds']:.0f} s; "
             f"events table {filled['bytes'] / n:.0f} bytes per event",
+            flush=True,
+        )
+        print(
+            ("reused; " if filled["reused"] else "")
+            + ", ".join(f"{step} {s:.0f} s" for step, s in filled["steps"].items()),
             flush=True,
         )
         measured = run_child("--measure")
@@ -404,7 +261,10 @@ def main() -> int:
                 f"{row['name']:<42} {_ms(small):>12} {_ms(big):>12} "
                 f"{'' if ratio is None else f'{ratio:.2f}':>10}  {'ok' if ok else 'over'}"
             )
-        print(f"peak RSS: measuring process {measured['peak_rss_mb']:.0f} MB")
+        print(
+            f"peak RSS: measuring process {measured['peak_rss_mb']:.0f} MB; load average "
+            f"(1 min) {measured['load'][0]:.1f} before, {measured['load'][1]:.1f} after"
+        )
         if measured["problems"]:
             failed = True
             print(f"N={n}: WRONG: {'; '.join(measured['problems'])}")
@@ -417,7 +277,11 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--populate":
-        print(json.dumps(populate(int(sys.argv[2]))))
+        print(
+            json.dumps(
+                populate(int(sys.argv[2]), database_url=DATABASE_URL, reuse=sys.argv[3] == "reuse")
+            )
+        )
     elif len(sys.argv) > 1 and sys.argv[1] == "--measure":
         print(json.dumps(measure()))
     else:

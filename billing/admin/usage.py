@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -159,7 +159,21 @@ class UsageEventAdmin(ReadOnly):
         )
         if account_ids or key_ids:
             return queryset.filter(Q(account_id__in=account_ids) | Q(api_key_id__in=key_ids)), False
-        return queryset.filter(idempotency_key=term), False
+        return queryset.filter(pk__in=self._events_with_idempotency_key(term)), False
+
+    def _events_with_idempotency_key(self, key: str) -> list[int]:
+        """The ids of the events (one per account at most) whose idempotency key is `key`.
+
+        No index leads with the key (PostgreSQL has no skip scan), so a filter on it alone
+        reads the whole month; instead each account probes the unique (account,
+        idempotency_key) index once: the cost follows the number of accounts, not of events."""
+        probe = UsageEvent.objects.filter(account_id=OuterRef("pk"), idempotency_key=key)
+        return list(
+            Account.objects.annotate(event=Subquery(probe.order_by().values("pk")[:1]))
+            .filter(event__isnull=False)
+            .order_by("pk")
+            .values_list("event", flat=True)[: self.MAX_MATCHES]
+        )
 
 
 class PeriodFeeInline(admin.TabularInline):

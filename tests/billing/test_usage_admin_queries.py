@@ -109,6 +109,18 @@ def test_search_by_organisation_key_prefix_or_idempotency_key(staff, events):
     assert listed(nothing) == set()
 
 
+def test_an_idempotency_key_is_looked_up_account_by_account_in_the_unique_index(staff, events):
+    """No index leads with the key: each account probes (account, idempotency_key) once, then
+    the list reads the events found by id."""
+    response, sqls = get(staff, {"q": "req-now"})
+    with_account, _ = get(staff, {"q": "req-now", "compte": str(events["account"].pk)})
+
+    assert listed(response) == {"req-now"}
+    assert listed(with_account) == {"req-now"}
+    (probe,) = [sql for sql in sqls if '"idempotency_key" = ' in sql]
+    assert re.search(r'"account_id" = \("accounts_account"\."id"\)', probe), probe
+
+
 def test_the_account_filter_resolves_the_account_first(staff, events):
     by_name, sqls = get(staff, {"compte": "sonatrach"})
     by_number, _ = get(staff, {"compte": str(events["account"].pk), "mois": "tous"})

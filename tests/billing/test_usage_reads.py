@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
+from billing.models import KeySpend
 from billing.views.usage import csv_amount
 from catalog.models import AIModel
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
@@ -147,17 +148,27 @@ def test_bad_filters_are_explained_and_the_month_is_shown(client, rollups):
 
 
 def test_each_key_shows_what_it_charged_this_month_against_its_budget(client, rollups):
+    """The spend is the key's KeySpend row, the one authorization enforces the budget on."""
     account, production, staging = rollups
     revoked = ApiKeyFactory(account=account, name="Ancienne")
     revoked.revoked_at = revoked.created_at
     revoked.save()
+    retired = ApiKeyFactory(account=account, name="Retirée")
+    retired.revoked_at = retired.created_at
+    retired.save()
+    # credits 1.005 + 3, prepaid 2.5, overage 2.505; the written-off 1 is not charged.
+    KeySpend.objects.create(api_key=production, month=date(2026, 11, 1), charged=Decimal("9.010"))
+    KeySpend.objects.create(api_key=retired, month=date(2026, 11, 1), charged=Decimal("2"))
+    KeySpend.objects.create(api_key=staging, month=date(2026, 10, 1), charged=Decimal("7"))
     client.force_login(account.owner)
 
     response = client.get(URL)
 
     budgets = {b.api_key.prefix: b for b in response.context["budgets"]}
-    assert set(budgets) == {production.prefix, staging.prefix}  # revoked and idle: hidden
-    # credits 1.005 + 3, prepaid 2.5, overage 2.505; the written-off 1 is not charged.
+    # revoked and idle: hidden; revoked but charged this month: shown.
+    assert set(budgets) == {production.prefix, staging.prefix, retired.prefix}
+    assert budgets[staging.prefix].spent == 0  # October's spend is not November's
+    assert budgets[retired.prefix].spent == Decimal("2")
     assert budgets[production.prefix].spent == Decimal("9.010")
     assert budgets[production.prefix].remaining == Decimal("0.990")
     assert budgets[production.prefix].percent == 90
