@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .keys import API_KEY_PREFIX, new_secret
-from .models import Account, ApiKey, AuditEvent, User
+from .models import Account, ApiKey, AuditEvent, Membership, Role, User
 from .signals import account_created
 
 
@@ -16,17 +16,27 @@ def account_create(*, owner: User, name: str) -> Account:
     """A new customer account. Billing opens its subscription (no formula, pay-as-you-go off)
     on `account_created`, in this transaction: the account is a customer from this instant."""
     account = Account.objects.create(owner=owner, name=name)
+    Membership.objects.create(account=account, user=owner, role=Role.OWNER)
     account_created.send(sender=Account, account=account)
     return account
 
 
 @transaction.atomic
-def api_key_create(*, account: Account, name: str) -> tuple[ApiKey, str]:
-    """A new key; the raw secret is returned once and never stored."""
+def api_key_create(*, account: Account, name: str, by: User | None = None) -> tuple[ApiKey, str]:
+    """A new key created by `by` (shown as « créée par »; the key acts with its creator's role,
+    accounts/permissions.py); the raw secret is returned once and never stored."""
     secret = new_secret(API_KEY_PREFIX)
     key = ApiKey.objects.create(
-        account=account, name=name.strip(), prefix=secret.prefix, key_hash=secret.hashed
+        account=account,
+        name=name.strip(),
+        prefix=secret.prefix,
+        key_hash=secret.hashed,
+        created_by=by,
     )
+    if by is not None:
+        audit_record(
+            action=AuditEvent.Action.API_KEY_CREATED, actor=by, account=account, target=str(key)
+        )
     return key, secret.raw
 
 
@@ -74,12 +84,19 @@ def api_key_update(
     return key
 
 
-def api_key_revoke(*, account: Account, key_id: int) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, account: Account, key_id: int, by: User | None = None) -> ApiKey:
     """Revoke one of the account's keys at once (idempotent); DoesNotExist for others' keys."""
     key = ApiKey.objects.get(account=account, pk=key_id)
     if key.revoked_at is None:
-        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
         key.refresh_from_db(fields=["revoked_at"])
+        if revoked and by is not None:
+            audit_record(
+                action=AuditEvent.Action.API_KEY_REVOKED, actor=by, account=account, target=str(key)
+            )
     return key
 
 

@@ -17,6 +17,7 @@ from num2words import num2words
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from accounts.selectors import billing_recipients
 from iafactory.formatting import day_label, format_integer, format_money, month_label
 
 from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine, Payment
@@ -112,14 +113,15 @@ class _IssuedEmail:
         message = EmailMultiAlternatives(
             subject=" ".join(self.subject.render(context).split()),
             body=self.text.render(context),
-            to=[invoice.customer_email],
+            to=billing_recipients(invoice.account, first=invoice.customer_email),
         )
         message.attach_alternative(self.html.render(context), "text/html")
         return message
 
 
 def invoices_issued_notify(*, invoices: list[Invoice]) -> int:
-    """E-mail each owner about a newly issued invoice, once: `emailed_at` marks it sent.
+    """E-mail each account's billing recipients (accounts.selectors.billing_recipients) about a
+    newly issued invoice, once: `emailed_at` marks it sent.
 
     Rows another process has locked are skipped: it is sending those right now.
     """
