@@ -107,6 +107,33 @@ def customer_ensure(*, email: str, name: str, password: str | None = None) -> Ac
     An existing user keeps their password unless one is given; a new one without a password
     cannot log in until they reset it.
     """
+    user = _verified_user_ensure(email=email, password=password)
+    account = Account.objects.filter(owner=user).first()
+    if account is None:
+        account = account_create(owner=user, name=name)
+    return account
+
+
+def demo_member_email(email: str) -> str:
+    """The demo's second member (a développeur) of the customer `email`: local+dev@domain."""
+    local, _, domain = email.partition("@")
+    return f"{local}+dev@{domain}"
+
+
+@transaction.atomic
+def member_ensure(
+    *, account: Account, email: str, role: str, password: str | None = None
+) -> Membership:
+    """A verified user who is a member of `account` with `role` (demos and operators; people
+    join by invitation otherwise)."""
+    user = _verified_user_ensure(email=email, password=password)
+    membership, _ = Membership.objects.update_or_create(
+        account=account, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def _verified_user_ensure(*, email: str, password: str | None) -> User:
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -121,10 +148,7 @@ def customer_ensure(*, email: str, name: str, password: str | None = None) -> Ac
     if not (address.verified and address.primary):
         address.verified = address.primary = True
         address.save(update_fields=["verified", "primary"])
-    account = Account.objects.filter(owner=user).first()
-    if account is None:
-        account = account_create(owner=user, name=name)
-    return account
+    return user
 
 
 @transaction.atomic

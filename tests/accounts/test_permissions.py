@@ -1,5 +1,5 @@
 """The permission matrix (issue 16), built from the URL conf: every espace-client view has a
-rule, and for every role the view answers 403 exactly when the rule denies it. A new view
+rule, and for every role the view answers 403 exactly when the rule denies it. ADM new view
 without a rule (or missing from EXPECTED) fails here."""
 
 import pytest
@@ -11,46 +11,46 @@ from tests.accounts.factories import AccountFactory, ApiKeyFactory, MembershipFa
 
 pytestmark = pytest.mark.django_db
 
-O, A, D, B = Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.BILLING
-ALL = {O, A, D, B}
+OWN, ADM, DEV, BIL = Role.OWNER, Role.ADMIN, Role.DEVELOPER, Role.BILLING
+ALL = {OWN, ADM, DEV, BIL}
 
 # The matrix of issue 16, by URL name: who may open each espace-client page.
 EXPECTED = {
     "accounts:dashboard": ALL,
-    "accounts:formule": {O, A},
-    "accounts:formule_apercu": {O, A},
-    "accounts:formule_annuler": {O, A},
-    "accounts:api": {O, A, D},
-    "accounts:api_key_create": {O, A, D},
-    "accounts:api_key_revoke": {O, A, D},
-    "accounts:api_key_update": {O, A, D},
-    "accounts:payg": {O, A},
-    "accounts:coordonnees": {O, B},
-    "accounts:team": {O, A},
-    "accounts:team_invite": {O, A},
+    "accounts:formule": {OWN, ADM},
+    "accounts:formule_apercu": {OWN, ADM},
+    "accounts:formule_annuler": {OWN, ADM},
+    "accounts:api": {OWN, ADM, DEV},
+    "accounts:api_key_create": {OWN, ADM, DEV},
+    "accounts:api_key_revoke": {OWN, ADM, DEV},
+    "accounts:api_key_update": {OWN, ADM, DEV},
+    "accounts:payg": {OWN, ADM},
+    "accounts:coordonnees": {OWN, BIL},
+    "accounts:team": {OWN, ADM},
+    "accounts:team_invite": {OWN, ADM},
     "accounts:team_leave": ALL,
-    "accounts:invitation_revoke": {O, A},
-    "accounts:member_role": {O, A},
-    "accounts:member_remove": {O, A},
-    "accounts:ownership_transfer": {O},
-    "accounts:audit": {O, A},
+    "accounts:invitation_revoke": {OWN, ADM},
+    "accounts:member_role": {OWN, ADM},
+    "accounts:member_remove": {OWN, ADM},
+    "accounts:ownership_transfer": {OWN},
+    "accounts:audit": {OWN, ADM},
     "accounts:switch": LOGIN_ONLY,
     "billing:usage": ALL,
     "billing:usage_export": ALL,
-    "billing:alertes": {O, A, B},
-    "billing:invoices": {O, B},
-    "billing:invoice_detail": {O, B},
-    "billing:invoice_pdf": {O, B},
-    "billing:credit_note_pdf": {O, B},
-    "billing:invoice_pay": {O, B},
-    "billing:invoice_proof": {O, B},
-    "billing:invoice_checkout_return": {O, B},
-    "billing:recharge_checkout_return": {O, B},
-    "billing:proof_file": {O, B},
-    "billing:recharges": {O, B},
-    "billing:recharge_detail": {O, B},
-    "billing:recharge_pay": {O, B},
-    "billing:recharge_proof": {O, B},
+    "billing:alertes": {OWN, ADM, BIL},
+    "billing:invoices": {OWN, BIL},
+    "billing:invoice_detail": {OWN, BIL},
+    "billing:invoice_pdf": {OWN, BIL},
+    "billing:credit_note_pdf": {OWN, BIL},
+    "billing:invoice_pay": {OWN, BIL},
+    "billing:invoice_proof": {OWN, BIL},
+    "billing:invoice_checkout_return": {OWN, BIL},
+    "billing:recharge_checkout_return": {OWN, BIL},
+    "billing:proof_file": {OWN, BIL},
+    "billing:recharges": {OWN, BIL},
+    "billing:recharge_detail": {OWN, BIL},
+    "billing:recharge_pay": {OWN, BIL},
+    "billing:recharge_proof": {OWN, BIL},
 }
 
 
@@ -98,16 +98,16 @@ def test_every_espace_view_states_its_rule(name, path, view):
 @pytest.fixture
 def team():
     account = AccountFactory()
-    members = {O: account.memberships.get()}
-    for role in (A, D, B):
+    members = {OWN: account.memberships.get()}
+    for role in (ADM, DEV, BIL):
         members[role] = MembershipFactory(account=account, role=role)
     return account, members
 
 
-@pytest.mark.parametrize("role", [O, A, D, B])
+@pytest.mark.parametrize("role", [OWN, ADM, DEV, BIL])
 @pytest.mark.parametrize(("name", "path", "view"), ESPACE_VIEWS, ids=[v[0] for v in ESPACE_VIEWS])
 def test_each_role_is_let_in_or_refused_as_the_matrix_says(client, team, role, name, path, view):
-    account, members = team
+    _account, members = team
     client.force_login(members[role].user)
 
     response = client.get(path)
@@ -130,7 +130,7 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
         assert "/comptes/login/" in response["Location"], name
 
 
-@pytest.mark.parametrize("role", [O, A, D, B])
+@pytest.mark.parametrize("role", [OWN, ADM, DEV, BIL])
 @pytest.mark.parametrize("url", ["/api/v1/account/", "/api/v1/usage/"])
 def test_a_key_acts_with_its_creators_role(client, team, role, url):
     account, members = team
@@ -143,8 +143,8 @@ def test_a_key_acts_with_its_creators_role(client, team, role, url):
 
 def test_a_key_whose_creator_left_the_account_acts_for_no_one(client, team):
     account, members = team
-    key = ApiKeyFactory(account=account, created_by=members[D].user)
-    members[D].delete()  # bypassing the service, which would revoke or hand over the key
+    key = ApiKeyFactory(account=account, created_by=members[DEV].user)
+    members[DEV].delete()  # bypassing the service, which would revoke or hand over the key
 
     response = client.get("/api/v1/account/", headers={"authorization": f"Bearer {key.raw}"})
 
