@@ -29,9 +29,12 @@ def _lock(account: Account) -> Account:
 
 
 def _may_touch(by: Membership | None, *roles: str) -> None:
+    """Call after _lock: `by`'s role is read again under the account's lock (a concurrent
+    change may have demoted or removed them)."""
     if by is None:
         return  # staff, from the admin
-    if not member_can(by, "members.manage"):
+    by = Membership.objects.filter(pk=by.pk).first()
+    if by is None or not member_can(by, "members.manage"):
         raise TeamError(_("Votre rôle ne permet pas de gérer les membres."))
     if Role.OWNER in roles and not member_can(by, "members.manage_owners"):
         raise TeamError(_("Seul un propriétaire peut gérer les propriétaires."))
@@ -158,8 +161,10 @@ def ownership_transfer(
     """Make `to` the titulaire (and an owner). The previous titulaire stays a member as an
     administrateur. Only an owner (or staff, on request) transfers."""
     account = _lock(account)
-    if by is not None and not member_can(by, "members.manage_owners"):
-        raise TeamError(_("Seul un propriétaire peut transférer le compte."))
+    if by is not None:
+        by = Membership.objects.filter(pk=by.pk).first()
+        if by is None or not member_can(by, "members.manage_owners"):
+            raise TeamError(_("Seul un propriétaire peut transférer le compte."))
     to = Membership.objects.select_for_update().select_related("user").get(pk=to.pk)
     if to.account_id != account.pk:
         raise TeamError(_("Choisissez un membre de ce compte."))
