@@ -7,12 +7,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from accounts.models import Account, ApiKey, User
+from accounts.models import Account, ApiKey, AuditEvent, Role, User
 from billing.models import PayAsYouGoChange, PlanChange, Subscription
 from billing.services.periods import current_period
 from catalog.models import Plan
 
-from .factories import AccountFactory, ApiKeyFactory, UserFactory
+from .factories import AccountFactory, ApiKeyFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +222,31 @@ def test_view_only_staff_cannot_change_a_customers_formula(client):
 
     account.subscription.refresh_from_db()
     assert account.subscription.pay_as_you_go is False
+
+
+def test_staff_transfer_ownership_on_request_from_the_members_list(staff_client):
+    account = AccountFactory()
+    dev = MembershipFactory(account=account, role=Role.DEVELOPER)
+
+    response = staff_client.post(
+        reverse("admin:accounts_membership_changelist"),
+        {"action": "make_titulaire", "_selected_action": [dev.pk]},
+    )
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    dev.refresh_from_db()
+    assert account.owner == dev.user
+    assert dev.role == Role.OWNER
+    event = AuditEvent.objects.get(action=AuditEvent.Action.OWNERSHIP_TRANSFERRED)
+    assert event.actor.is_staff
+
+
+def test_the_account_page_lists_its_members_and_roles(staff_client):
+    account = AccountFactory()
+    dev = MembershipFactory(account=account, role=Role.DEVELOPER)
+
+    page = staff_client.get(reverse("admin:accounts_account_change", args=[account.pk]))
+
+    assert dev.user.email in page.content.decode()
+    assert "développeur" in page.content.decode()
