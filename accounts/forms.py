@@ -4,9 +4,14 @@ from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.account.models import EmailAddress
+from allauth.core import context as allauth_context
 from django import forms
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from . import invitations as invites
+from .current import SESSION_KEY as SESSION_ACCOUNT
 from .services import account_create
 
 NO_PLAN = "aucune"
@@ -47,6 +52,18 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].label = EMAIL_LABEL
+        # Signing up through an invitation link (issue 16): the invited address joins that
+        # account instead of creating an organisation of its own.
+        request = allauth_context.request  # set by allauth's AccountMiddleware
+        self.invitation_token = None
+        self.invitation = None
+        if request is not None:
+            token = request.session.get(invites.SESSION_KEY)
+            invitation, refusal = invites.invitation_lookup(token) if token else (None, "none")
+            if refusal is None:
+                self.invitation_token, self.invitation = token, invitation
+                del self.fields["organisation"]
+                self.fields["email"].initial = invitation.email
 
     def clean_organisation(self):
         name = self.cleaned_data["organisation"].strip()
@@ -54,10 +71,28 @@ class SignupForm(AllauthSignupForm):
             raise forms.ValidationError("Indiquez le nom de votre organisation.")
         return name
 
+    def clean_email(self):
+        email = super().clean_email()
+        if self.invitation is not None and email.lower() != self.invitation.email.lower():
+            raise forms.ValidationError(
+                _("L'invitation est adressée à %(email)s : inscrivez-vous avec cette adresse.")
+                % {"email": self.invitation.email}
+            )
+        return email
+
     def save(self, request):
         with transaction.atomic():
             user = super().save(request)
-            account_create(owner=user, name=self.cleaned_data["organisation"])
+            if self.invitation is None:
+                account_create(owner=user, name=self.cleaned_data["organisation"])
+            else:
+                # Receiving the link proved the address: no second verification e-mail.
+                EmailAddress.objects.filter(user=user, email__iexact=user.email).update(
+                    verified=True
+                )
+                membership = invites.invitation_accept(raw=self.invitation_token, user=user)
+                request.session.pop(invites.SESSION_KEY, None)
+                request.session[SESSION_ACCOUNT] = membership.account_id
         return user
 
 

@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager):
@@ -49,13 +51,15 @@ class User(AbstractUser):
 
 
 class Account(models.Model):
-    """The billing entity: a customer organisation owned by one user."""
+    """The billing entity: a customer organisation. Its people are its `memberships` (issue 16);
+    `owner` is the titulaire, the owner printed on invoices and written to: always a member with
+    the owner role (ownership transfers move it)."""
 
     name = models.CharField("raison sociale", max_length=200)
-    owner = models.OneToOneField(
+    owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
-        related_name="account",
+        related_name="owned_accounts",
         verbose_name="titulaire",
     )
     billing_address = models.TextField("adresse de facturation", blank=True)
@@ -184,6 +188,15 @@ class AuditEvent(models.Model):
         ACCOUNT_SUSPENDED = "account.suspended", "Compte suspendu (facture impayée)"
         ACCOUNT_REINSTATED = "account.reinstated", "Suspension levée"
         SUSPENSION_EXEMPTION = "account.exemption", "Exemption de suspension modifiée"
+        # Teams (issue 16).
+        API_KEY_CREATED = "api_key.created", "Clé API créée"
+        API_KEY_REVOKED = "api_key.revoked", "Clé API révoquée"
+        MEMBER_INVITED = "member.invited", "Membre invité"
+        INVITATION_REVOKED = "member.invitation_revoked", "Invitation retirée"
+        MEMBER_JOINED = "member.joined", "Membre ajouté"
+        MEMBER_ROLE_CHANGED = "member.role", "Rôle d'un membre modifié"
+        MEMBER_REMOVED = "member.removed", "Membre retiré"
+        OWNERSHIP_TRANSFERRED = "member.ownership", "Titulaire du compte changé"
 
     at = models.DateTimeField("le", db_index=True)
     actor = models.ForeignKey(
@@ -216,4 +229,100 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()} {self.target}"
+        )
+
+
+class Role(models.TextChoices):
+    """A member's role in an account (issue 16); what each may do: accounts/permissions.py."""
+
+    OWNER = "owner", _("propriétaire")
+    ADMIN = "admin", _("administrateur")
+    DEVELOPER = "developer", _("développeur")
+    BILLING = "billing", _("facturation")
+
+
+class Membership(models.Model):
+    """One person in one account, with one role; a user may belong to several accounts."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="memberships", verbose_name="compte client"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name="utilisateur",
+    )
+    role = models.CharField("rôle", max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField("membre depuis", auto_now_add=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="invité par",
+    )
+
+    class Meta:
+        ordering = ["account", "created_at", "pk"]
+        verbose_name = "membre"
+        verbose_name_plural = "membres"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "admin", "developer", "billing"]),
+                name="membership_role_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.account} ({self.get_role_display()})"
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join an account: only the SHA-256 of its token is stored;
+    valid 7 days, one use, revocable (issue 16)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="invitations", verbose_name="compte client"
+    )
+    email = models.EmailField("adresse e-mail")
+    role = models.CharField("rôle", max_length=16, choices=Role.choices)
+    token_hash = models.CharField("empreinte", max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="invité par",
+    )
+    created_at = models.DateTimeField("envoyée le", auto_now_add=True)
+    expires_at = models.DateTimeField("expire le")
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="acceptée par",
+    )
+    revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "invitation"
+        verbose_name_plural = "invitations"
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.account} ({self.get_role_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
         )

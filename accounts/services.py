@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .keys import API_KEY_PREFIX, new_secret
-from .models import Account, ApiKey, AuditEvent, User
+from .models import Account, ApiKey, AuditEvent, Membership, Role, User
 from .signals import account_created
 
 
@@ -16,17 +16,27 @@ def account_create(*, owner: User, name: str) -> Account:
     """A new customer account. Billing opens its subscription (no formula, pay-as-you-go off)
     on `account_created`, in this transaction: the account is a customer from this instant."""
     account = Account.objects.create(owner=owner, name=name)
+    Membership.objects.create(account=account, user=owner, role=Role.OWNER)
     account_created.send(sender=Account, account=account)
     return account
 
 
 @transaction.atomic
-def api_key_create(*, account: Account, name: str) -> tuple[ApiKey, str]:
-    """A new key; the raw secret is returned once and never stored."""
+def api_key_create(*, account: Account, name: str, by: User | None = None) -> tuple[ApiKey, str]:
+    """A new key created by `by` (shown as « créée par »; the key acts with its creator's role,
+    accounts/permissions.py); the raw secret is returned once and never stored."""
     secret = new_secret(API_KEY_PREFIX)
     key = ApiKey.objects.create(
-        account=account, name=name.strip(), prefix=secret.prefix, key_hash=secret.hashed
+        account=account,
+        name=name.strip(),
+        prefix=secret.prefix,
+        key_hash=secret.hashed,
+        created_by=by,
     )
+    if by is not None:
+        audit_record(
+            action=AuditEvent.Action.API_KEY_CREATED, actor=by, account=account, target=str(key)
+        )
     return key, secret.raw
 
 
@@ -74,12 +84,19 @@ def api_key_update(
     return key
 
 
-def api_key_revoke(*, account: Account, key_id: int) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, account: Account, key_id: int, by: User | None = None) -> ApiKey:
     """Revoke one of the account's keys at once (idempotent); DoesNotExist for others' keys."""
     key = ApiKey.objects.get(account=account, pk=key_id)
     if key.revoked_at is None:
-        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
         key.refresh_from_db(fields=["revoked_at"])
+        if revoked and by is not None:
+            audit_record(
+                action=AuditEvent.Action.API_KEY_REVOKED, actor=by, account=account, target=str(key)
+            )
     return key
 
 
@@ -90,6 +107,33 @@ def customer_ensure(*, email: str, name: str, password: str | None = None) -> Ac
     An existing user keeps their password unless one is given; a new one without a password
     cannot log in until they reset it.
     """
+    user = _verified_user_ensure(email=email, password=password)
+    account = Account.objects.filter(owner=user).first()
+    if account is None:
+        account = account_create(owner=user, name=name)
+    return account
+
+
+def demo_member_email(email: str) -> str:
+    """The demo's second member (a développeur) of the customer `email`: local+dev@domain."""
+    local, _, domain = email.partition("@")
+    return f"{local}+dev@{domain}"
+
+
+@transaction.atomic
+def member_ensure(
+    *, account: Account, email: str, role: str, password: str | None = None
+) -> Membership:
+    """A verified user who is a member of `account` with `role` (demos and operators; people
+    join by invitation otherwise)."""
+    user = _verified_user_ensure(email=email, password=password)
+    membership, _ = Membership.objects.update_or_create(
+        account=account, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def _verified_user_ensure(*, email: str, password: str | None) -> User:
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
@@ -104,10 +148,7 @@ def customer_ensure(*, email: str, name: str, password: str | None = None) -> Ac
     if not (address.verified and address.primary):
         address.verified = address.primary = True
         address.save(update_fields=["verified", "primary"])
-    account = Account.objects.filter(owner=user).first()
-    if account is None:
-        account = account_create(owner=user, name=name)
-    return account
+    return user
 
 
 @transaction.atomic

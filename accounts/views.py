@@ -1,23 +1,22 @@
-"""The espace client's identity pages: every view works on the logged-in user's own account only.
+"""The espace client's identity pages: every view works on the request's current account only.
 The formula, credits, API keys and pay-as-you-go pages are billing's (billing/views/espace.py)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from . import services
 from .forms import BillingDetailsForm
-from .selectors import account_for_user
+from .permissions import requires
 
 # Billing details
 
 
-@login_required
+@requires("billing_details.manage")
 @require_http_methods(["GET", "POST"])
 def coordonnees(request):
     """The name, address and identifiers printed on the customer's invoices."""
-    account = account_for_user(request.user)
+    account = request.account
     if request.method == "POST":
         form = BillingDetailsForm(request.POST)
         if form.is_valid():

@@ -1,3 +1,3 @@
 """Accounts admin, one module per topic."""
 
-from . import audit, customers, gateway  # noqa: F401
+from . import audit, customers, gateway, team  # noqa: F401

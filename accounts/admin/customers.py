@@ -10,8 +10,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 
-from ..models import Account, ApiKey, User
+from ..models import Account, ApiKey, Membership, User
 from ..services import account_create, api_key_revoke, api_key_update
+from .team import MembershipInline, save_membership_formset
 
 # Users
 
@@ -34,8 +35,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "customer_account", "is_staff", "is_active"]
-    list_select_related = ["account"]
-    search_fields = ["email", "first_name", "last_name", "account__name"]
+    search_fields = ["email", "first_name", "last_name", "memberships__account__name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Identité", {"fields": ["first_name", "last_name"]}),
@@ -52,9 +52,12 @@ class UserAdmin(DjangoUserAdmin):
         )
     ]
 
-    @admin.display(description="compte client")
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("memberships__account")
+
+    @admin.display(description="comptes clients")
     def customer_account(self, user):
-        return getattr(user, "account", None) or "—"
+        return ", ".join(str(m.account) for m in user.memberships.all()) or "—"
 
 
 # Customer accounts
@@ -100,7 +103,7 @@ class AccountAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "owner", "created_at"]}),
         ("Facturation", {"fields": IDENTITY_FIELDS}),
     ]
-    inlines = [ApiKeyInline]
+    inlines = [MembershipInline, ApiKeyInline]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -135,6 +138,9 @@ class AccountAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is Membership:
+            save_membership_formset(request, form, formset)
+            return
         if formset.model is not ApiKey:
             super().save_formset(request, form, formset, change)
             return

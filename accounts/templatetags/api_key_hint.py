@@ -2,6 +2,7 @@
 
 from django import template
 
+from accounts.current import current_account
 from accounts.models import ApiKey
 
 register = template.Library()
@@ -14,8 +15,9 @@ def customer_key_prefix(context) -> str:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return ""
+    account = current_account(request)
     key = (
-        ApiKey.objects.filter(account__owner=user, revoked_at__isnull=True)
+        ApiKey.objects.filter(account=account, revoked_at__isnull=True)
         .order_by("-created_at")
         .only("prefix")
         .first()

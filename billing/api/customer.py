@@ -18,6 +18,7 @@ from accounts.authentication import (
     CustomerKeyAuthentication,
     IsCustomer,
 )
+from accounts.permissions import KeyRolePermission
 from catalog.models import AIModel
 
 from ..bill import bill_so_far
@@ -37,7 +38,9 @@ from .schemas import ERROR_SCHEMA, AccountOut, UsageOut, amount, bill_json, erro
 
 class CustomerView(APIView):
     authentication_classes = [CustomerKeyAuthentication]
-    permission_classes = [IsCustomer]
+    # The key acts with its creator's role in the account (accounts/permissions.py).
+    permission_classes = [IsCustomer, KeyRolePermission]
+    required_permission = "usage.view"
 
 
 class AccountView(CustomerView):

@@ -26,7 +26,8 @@ from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Account, ApiKey, User
+from accounts.models import Account, ApiKey
+from accounts.selectors import billing_recipients
 from iafactory.formatting import month_label
 
 from ..models import (
@@ -403,13 +404,6 @@ def credit_alerts_send_pending() -> int:
     return sum(credit_alert_send(alert_id=alert_id) for alert_id in list(pending))
 
 
-def alert_recipients(*, account: Account, owner: User) -> list[str]:
-    recipients = [owner.email]
-    if account.billing_email and account.billing_email.lower() != owner.email.lower():
-        recipients.append(account.billing_email)
-    return recipients
-
-
 TEMPLATES = {
     Kind.CREDITS: "billing/emails/credit_alert",
     Kind.PAYG_CAP: "billing/emails/payg_cap_alert",
@@ -419,9 +413,9 @@ TEMPLATES = {
 
 @transaction.atomic
 def credit_alert_send(*, alert_id: int) -> bool:
-    """E-mail the owner (and the billing address) once; a failure is logged and leaves sent_at
-    empty (seen in admin, retried by housekeeping). The row lock keeps two workers from both
-    sending it."""
+    """E-mail the account's billing recipients once (accounts.selectors.billing_recipients); a
+    failure is logged and leaves sent_at empty (seen in admin, retried by housekeeping). The row
+    lock keeps two workers from both sending it."""
     alert = (
         CreditAlert.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("period__account__owner", "api_key")
@@ -449,7 +443,7 @@ def credit_alert_send(*, alert_id: int) -> bool:
     subject = render_to_string(f"{template}_subject.txt", context).strip()
     body = render_to_string(f"{template}.txt", context)
     try:
-        send_mail(subject, body, None, alert_recipients(account=account, owner=account.owner))
+        send_mail(subject, body, None, billing_recipients(account))
     except Exception:
         logger.exception("alert %s could not be sent", alert_id)
         return False

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
+from accounts.selectors import billing_recipients
 from iafactory.formatting import format_money
 
 from ..models import AccountStanding, BillingSettings, Invoice, InvoiceReminder
@@ -95,8 +96,8 @@ def _remind(invoice: Invoice, kind: str, subject: str, body: str) -> bool:
                 target=invoice.number,
                 details={"relance": kind},
             )
-            if invoice.customer_email:
-                send_mail(f"[IAFactory] {subject}", body, None, [invoice.customer_email])
+            recipients = billing_recipients(invoice.account, first=invoice.customer_email)
+            send_mail(f"[IAFactory] {subject}", body, None, recipients)
     except IntegrityError:
         return False
     return True

@@ -17,6 +17,7 @@ from num2words import num2words
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from accounts.selectors import billing_recipients, recipients_prefetch
 from iafactory.formatting import day_label, format_integer, format_money, month_label
 
 from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine, Payment
@@ -112,14 +113,15 @@ class _IssuedEmail:
         message = EmailMultiAlternatives(
             subject=" ".join(self.subject.render(context).split()),
             body=self.text.render(context),
-            to=[invoice.customer_email],
+            to=billing_recipients(invoice.account, first=invoice.customer_email),
         )
         message.attach_alternative(self.html.render(context), "text/html")
         return message
 
 
 def invoices_issued_notify(*, invoices: list[Invoice]) -> int:
-    """E-mail each owner about a newly issued invoice, once: `emailed_at` marks it sent.
+    """E-mail each account's billing recipients (accounts.selectors.billing_recipients) about a
+    newly issued invoice, once: `emailed_at` marks it sent.
 
     Rows another process has locked are skipped: it is sending those right now.
     """
@@ -141,11 +143,16 @@ def _notify_batch(invoices: list[Invoice]) -> int:
     if not to_send:
         return 0
     email = _IssuedEmail()
+    related, prefetched = recipients_prefetch("account__")
+    invoices = list(
+        Invoice.objects.filter(pk__in=to_send)
+        .select_related(*related)
+        .prefetch_related(*prefetched)
+        .order_by("pk")
+    )
     # Sent inside the transaction: if sending fails, emailed_at stays empty and a later run
     # sends again (at least once rather than never).
-    get_connection().send_messages(
-        [email.message(invoice) for invoice in invoices if invoice.pk in to_send]
-    )
+    get_connection().send_messages([email.message(invoice) for invoice in invoices])
     Invoice.objects.filter(pk__in=to_send).update(emailed_at=timezone.now())
     return len(to_send)
 

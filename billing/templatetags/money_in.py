@@ -2,7 +2,7 @@
 
 from django import template
 
-from accounts.models import Account
+from accounts.current import current_account
 
 from ..services.dunning import account_suspension
 
@@ -12,8 +12,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def suspension_notice(context):
     request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if request is None:
         return None
-    account = Account.objects.filter(owner=user).first()
+    account = current_account(request)
     return account_suspension(account) if account is not None else None

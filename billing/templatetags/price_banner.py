@@ -2,7 +2,7 @@
 
 from django import template
 
-from accounts.models import Account
+from accounts.current import current_account
 
 from ..services.price_notices import price_banners
 
@@ -12,8 +12,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def price_increase_notices(context) -> list:
     request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if request is None:
         return []
-    account = Account.objects.filter(owner=user).first()
+    account = current_account(request)
     return price_banners(account=account) if account is not None else []

@@ -3,13 +3,12 @@ receives them. A plain form post that htmx enhances (the section swaps itself)."
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.selectors import account_for_user
+from accounts.permissions import requires
 
 from ..services.alerts import (
     AlertSettingsError,
@@ -57,11 +56,11 @@ def _initial(account, thresholds: Thresholds) -> dict:
     }
 
 
-@login_required
+@requires("alerts.manage")
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def alert_settings(request):
-    account = account_for_user(request.user)
+    account = request.account
     if request.method == "POST":
         form = AlertSettingsForm(request.POST)
         if form.is_valid():

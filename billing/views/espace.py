@@ -1,13 +1,13 @@
 """The espace client's pages about the formula, the credits and pay-as-you-go (with the API keys
-they sit next to): every view works on the logged-in user's own account only. URL names stay in
-the "accounts" namespace (iafactory/urls.py mounts these patterns there)."""
+they sit next to): every view works on the request's current account only, as its member's role
+allows (accounts/permissions.py). URL names stay in the "accounts" namespace (iafactory/urls.py
+mounts these patterns there)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -20,7 +20,8 @@ from django_htmx.http import HttpResponseClientRedirect, retarget
 from accounts import services
 from accounts.forms import NO_PLAN, ApiKeyCreateForm, ApiKeyUpdateForm, PaygForm, PlanChoiceForm
 from accounts.models import ApiKey
-from accounts.selectors import account_for_user, api_keys_for_account
+from accounts.permissions import key_for_member, member_can, requires
+from accounts.selectors import api_keys_for_account
 from catalog.models import Plan
 from iafactory.formatting import date_label, format_dzd
 
@@ -77,10 +78,10 @@ def _relation(current: Plan | None, target: Plan | None) -> str:
 # Dashboard
 
 
-@login_required
+@requires("dashboard.view")
 @require_GET
 def dashboard(request):
-    account = account_for_user(request.user)
+    account = request.account
     overview = account_overview(account=account)
     context = {
         "active": "dashboard",
@@ -143,12 +144,12 @@ def _preview_day(request) -> date | None:
         return None
 
 
-@login_required
+@requires("plan.manage")
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def formule(request):
     """The formulas side by side; a POST confirms the choice made on the preview."""
-    account = account_for_user(request.user)
+    account = request.account
     if request.method == "POST":
         form = PlanChoiceForm(request.POST, plans=plans_offered(current=_current_plan(account)))
         day = _preview_day(request)
@@ -214,12 +215,12 @@ def _formule_apercu_response(request, account, target: Plan | None):
     )
 
 
-@login_required
+@requires("plan.manage")
 @require_GET
 @vary_on_headers("HX-Request")
 def formule_apercu(request):
     """What choosing a formula would do, with the exact amounts, before confirming."""
-    account = account_for_user(request.user)
+    account = request.account
     form = PlanChoiceForm(request.GET, plans=plans_offered(current=_current_plan(account)))
     if not form.is_valid():
         messages.error(request, form.errors["formule"][0])
@@ -227,11 +228,11 @@ def formule_apercu(request):
     return _formule_apercu_response(request, account, form.cleaned_data["formule"])
 
 
-@login_required
+@requires("plan.manage")
 @require_POST
 @vary_on_headers("HX-Request")
 def formule_annuler(request):
-    account = account_for_user(request.user)
+    account = request.account
     change = subscription_cancel_scheduled(account=account, by=request.user)
     if change is None:
         messages.info(request, "Aucun changement de formule n'était programmé.")
@@ -254,6 +255,7 @@ class KeyRow:
     key: ApiKey
     spent: Decimal
     form: ApiKeyUpdateForm | None = None
+    manageable: bool = False  # the member may edit and revoke it (a developer: its own)
 
     @property
     def budget_percent(self) -> int:
@@ -281,18 +283,23 @@ def _key_initial(key: ApiKey) -> dict:
     }
 
 
-def _api_context(account, *, bound_form: tuple[int, ApiKeyUpdateForm] | None = None, **extra):
+def _api_context(request, *, bound_form: tuple[int, ApiKeyUpdateForm] | None = None, **extra):
+    account, membership = request.account, request.membership
     overview = account_overview(account=account)
     spends = key_spends(account=account, month=overview.month)
+    any_key = member_can(membership, "keys.manage_any")
     rows = []
     for key in api_keys_for_account(account=account):
         form = None
-        if key.is_active:
+        manageable = any_key or key.created_by_id == membership.user_id
+        if key.is_active and manageable:
             if bound_form is not None and bound_form[0] == key.pk:
                 form = bound_form[1]
             else:
                 form = ApiKeyUpdateForm(initial=_key_initial(key), auto_id=f"cle{key.pk}_%s")
-        rows.append(KeyRow(key=key, spent=spends.get(key.pk, ZERO), form=form))
+        rows.append(
+            KeyRow(key=key, spent=spends.get(key.pk, ZERO), form=form, manageable=manageable)
+        )
     payg_form = extra.pop("payg_form", None) or PaygForm(
         initial={
             "cap": payg_default_cap(account=account),
@@ -310,58 +317,56 @@ def _api_context(account, *, bound_form: tuple[int, ApiKeyUpdateForm] | None = N
     return context
 
 
-@login_required
+@requires("keys.view")
 @require_GET
 def api(request):
-    account = account_for_user(request.user)
-    return render(request, "accounts/api.html", _api_context(account))
+    return render(request, "accounts/api.html", _api_context(request))
 
 
 @never_cache  # the response carries the key's secret
-@login_required
+@requires("keys.manage")
 @require_POST
 @vary_on_headers("HX-Request")
 def api_key_create(request):
     """Create a key and show its secret in this response only: it is never stored or shown again."""
-    account = account_for_user(request.user)
+    account = request.account
     form = ApiKeyCreateForm(request.POST)
     extra = {"form": form}
     if form.is_valid():
-        key, raw = services.api_key_create(account=account, name=form.cleaned_data["name"])
+        key, raw = services.api_key_create(
+            account=account, name=form.cleaned_data["name"], by=request.user
+        )
         # The secret box says it was created; a flash message would repeat it.
         extra = {"new_key": key, "raw_key": raw}
     return render(
         request,
         _template(request, "accounts/api.html", "accounts/partials/_api_keys.html"),
-        _api_context(account, **extra),
+        _api_context(request, **extra),
     )
 
 
-@login_required
+@requires("keys.manage")
 @require_POST
 @vary_on_headers("HX-Request")
 def api_key_revoke(request, key_id: int):
-    account = account_for_user(request.user)
-    try:
-        key = services.api_key_revoke(account=account, key_id=key_id)
-    except ApiKey.DoesNotExist:
-        raise Http404("Clé introuvable.") from None
+    account = request.account
+    key = key_for_member(request.membership, key_id)
+    key = services.api_key_revoke(account=account, key_id=key.pk, by=request.user)
     messages.success(
         request, f"La clé « {key.name} » ({key.prefix}…) est révoquée : elle ne fonctionne plus."
     )
     if request.htmx:
-        return render(request, "accounts/partials/_api_keys.html", _api_context(account))
+        return render(request, "accounts/partials/_api_keys.html", _api_context(request))
     return redirect("accounts:api")
 
 
-@login_required
+@requires("keys.manage")
 @require_POST
 @vary_on_headers("HX-Request")
 def api_key_update(request, key_id: int):
     """Rename a key, set its monthly budget and its expiry date."""
-    account = account_for_user(request.user)
-    key = ApiKey.objects.filter(account=account, pk=key_id, revoked_at__isnull=True).first()
-    if key is None:
+    key = key_for_member(request.membership, key_id)
+    if key.revoked_at is not None:
         raise Http404("Clé introuvable.")
     form = ApiKeyUpdateForm(request.POST, auto_id=f"cle{key.pk}_%s")
     if form.is_valid():
@@ -386,13 +391,13 @@ def api_key_update(request, key_id: int):
                 messages.success(request, f"Clé « {key.name} » ({key.prefix}…) mise à jour.")
                 if request.htmx:
                     return render(
-                        request, "accounts/partials/_api_keys.html", _api_context(account)
+                        request, "accounts/partials/_api_keys.html", _api_context(request)
                     )
                 return redirect("accounts:api")
     return render(
         request,
         _template(request, "accounts/api.html", "accounts/partials/_api_keys.html"),
-        _api_context(account, bound_form=(key.pk, form)),
+        _api_context(request, bound_form=(key.pk, form)),
         status=200 if request.htmx else 400,
     )
 
@@ -413,11 +418,11 @@ def _payg_message(subscription) -> str:
     )
 
 
-@login_required
+@requires("payg.manage")
 @require_POST
 @vary_on_headers("HX-Request")
 def payg(request):
-    account = account_for_user(request.user)
+    account = request.account
     form = PaygForm(request.POST)
     extra = {}
     if not form.is_valid():
@@ -437,9 +442,9 @@ def payg(request):
         else:
             messages.success(request, _payg_message(subscription))
     if request.htmx:
-        return render(request, "accounts/partials/_payg.html", _api_context(account, **extra))
+        return render(request, "accounts/partials/_payg.html", _api_context(request, **extra))
     if extra:
-        return render(request, "accounts/api.html", _api_context(account, **extra), status=400)
+        return render(request, "accounts/api.html", _api_context(request, **extra), status=400)
     return redirect("accounts:api")
 
 

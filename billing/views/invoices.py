@@ -1,13 +1,12 @@
 """Espace client: the account's invoices, their detail and their PDF."""
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from accounts.selectors import account_for_user
+from accounts.permissions import requires
 from iafactory.formatting import month_label
 
 from ..chargily import chargily_enabled
@@ -21,9 +20,9 @@ PER_PAGE = 24
 
 
 @require_GET
-@login_required
+@requires("invoices.view")
 def invoice_list(request):
-    account = account_for_user(request.user)
+    account = request.account
     invoices = Invoice.objects.filter(account=account).order_by("-month", "-sequence")
     page = Paginator(invoices, PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -34,12 +33,12 @@ def invoice_list(request):
 
 
 def _own_invoice(request, number: str) -> Invoice:
-    account = account_for_user(request.user)
+    account = request.account
     return get_object_or_404(Invoice.objects.filter(account=account), number=number)
 
 
 @require_GET
-@login_required
+@requires("invoices.view")
 def invoice_detail(request, number: str):
     invoice = _own_invoice(request, number)
     lines = list(invoice.lines.order_by("position"))
@@ -71,7 +70,7 @@ def invoice_detail(request, number: str):
 
 
 @require_GET
-@login_required
+@requires("invoices.view")
 def invoice_pdf_download(request, number: str):
     invoice = _own_invoice(request, number)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")

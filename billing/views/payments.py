@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.selectors import account_for_user
+from accounts.permissions import requires
 
 from ..chargily import chargily_enabled
 from ..models import BillingSettings, CreditNote, Invoice, Recharge, TransferProof
@@ -46,7 +45,7 @@ def _start_checkout(request, *, invoice=None, recharge=None, back: str, done: st
         raise Http404
     try:
         checkout = checkout_create(
-            account=account_for_user(request.user),
+            account=request.account,
             invoice=invoice,
             recharge=recharge,
             **_urls(request, done),
@@ -58,9 +57,9 @@ def _start_checkout(request, *, invoice=None, recharge=None, back: str, done: st
 
 
 @require_POST
-@login_required
+@requires("payments.manage")
 def invoice_pay(request, number: str):
-    account = account_for_user(request.user)
+    account = request.account
     invoice = get_object_or_404(Invoice, account=account, number=number)
     return _start_checkout(
         request,
@@ -83,16 +82,16 @@ def _checkout_return(request, checkouts, back: str):
 
 
 @require_GET
-@login_required
+@requires("payments.manage")
 def invoice_checkout_return(request, number: str):
-    account = account_for_user(request.user)
+    account = request.account
     invoice = get_object_or_404(Invoice, account=account, number=number)
     back = reverse("billing:invoice_detail", args=[number])
     return _checkout_return(request, invoice.checkouts.all(), back)
 
 
 @require_GET
-@login_required
+@requires("payments.manage")
 def recharge_checkout_return(request, pk: int):
     recharge = _own_recharge(request, pk)
     back = reverse("billing:recharge_detail", args=[pk])
@@ -100,9 +99,9 @@ def recharge_checkout_return(request, pk: int):
 
 
 @require_POST
-@login_required
+@requires("payments.manage")
 def invoice_proof(request, number: str):
-    account = account_for_user(request.user)
+    account = request.account
     invoice = get_object_or_404(Invoice, account=account, number=number)
     _proof_upload(request, account=account, invoice=invoice)
     return redirect("billing:invoice_detail", number=number)
@@ -124,12 +123,12 @@ def _proof_upload(request, **target) -> None:
 
 
 @require_GET
-@login_required
+@requires("payments.manage", staff_reads_all=True)
 def proof_file(request, pk: int):
     """A proof is served to its account and to staff only; 404 for anyone else."""
     proofs = TransferProof.objects.all()
     if not request.user.is_staff:
-        proofs = proofs.filter(account=account_for_user(request.user))
+        proofs = proofs.filter(account=request.account)
     proof = get_object_or_404(proofs, pk=pk)
     response = FileResponse(proof.file.open("rb"), content_type=proof.content_type)
     response["Content-Disposition"] = f'inline; filename="preuve-{proof.pk}.{proof.extension}"'
@@ -139,9 +138,9 @@ def proof_file(request, pk: int):
 
 
 @require_GET
-@login_required
+@requires("invoices.view")
 def credit_note_pdf_download(request, number: str):
-    account = account_for_user(request.user)
+    account = request.account
     note = get_object_or_404(
         CreditNote.objects.select_related("invoice"), account=account, number=number
     )
@@ -151,9 +150,9 @@ def credit_note_pdf_download(request, number: str):
     return response
 
 
-@login_required
+@requires("payments.manage")
 def recharges(request):
-    account = account_for_user(request.user)
+    account = request.account
     billing = BillingSettings.load()
     form = RechargeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -180,11 +179,11 @@ def recharges(request):
 
 
 def _own_recharge(request, pk: int) -> Recharge:
-    return get_object_or_404(Recharge, account=account_for_user(request.user), pk=pk)
+    return get_object_or_404(Recharge, account=request.account, pk=pk)
 
 
 @require_GET
-@login_required
+@requires("payments.manage")
 def recharge_detail(request, pk: int):
     recharge = _own_recharge(request, pk)
     return render(
@@ -203,7 +202,7 @@ def recharge_detail(request, pk: int):
 
 
 @require_POST
-@login_required
+@requires("payments.manage")
 def recharge_pay(request, pk: int):
     recharge = _own_recharge(request, pk)
     return _start_checkout(
@@ -215,7 +214,7 @@ def recharge_pay(request, pk: int):
 
 
 @require_POST
-@login_required
+@requires("payments.manage")
 def recharge_proof(request, pk: int):
     recharge = _own_recharge(request, pk)
     _proof_upload(request, account=recharge.account, recharge=recharge)

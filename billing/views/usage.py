@@ -5,14 +5,13 @@ import csv
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.selectors import account_for_user
+from accounts.permissions import requires
 
 from ..forms import UsageFilterForm
 from ..periods import Month
@@ -30,10 +29,10 @@ EXPORT_CHUNK_ROWS = 500
 
 
 @require_GET
-@login_required
+@requires("usage.view")
 @vary_on_headers("HX-Request")
 def usage_page(request):
-    account = account_for_user(request.user)
+    account = request.account
     form = UsageFilterForm(request.GET or None, account=account)
     month = form.month
     filters = form.filters()
@@ -97,9 +96,9 @@ def _export_name(filters: UsageFilters) -> str:
 
 
 @require_GET
-@login_required
+@requires("usage.view")
 def usage_export(request):
-    account = account_for_user(request.user)
+    account = request.account
     filters = UsageFilterForm(request.GET or None, account=account).filters()
     response = StreamingHttpResponse(
         usage_csv_lines(usage_export_rows(filters.rows(account=account))),

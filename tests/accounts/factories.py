@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth.hashers import make_password
 
 from accounts.keys import API_KEY_PREFIX, new_secret
-from accounts.models import Account, ApiKey, User
+from accounts.models import Account, ApiKey, Membership, Role, User
 from billing.models import Subscription
 
 CUSTOMER_SINCE = datetime(2026, 1, 1, tzinfo=ZoneInfo("Africa/Algiers"))
@@ -44,6 +44,12 @@ class AccountFactory(factory.django.DjangoModelFactory):
     billing_address = "12 rue Didouche Mourad, Alger"
 
     @factory.post_generation
+    def owner_membership(obj, create, extracted, **kwargs):
+        # As account_create does: the owner is the account's first member (issue 16).
+        if create:
+            Membership.objects.create(account=obj, user=obj.owner, role=Role.OWNER)
+
+    @factory.post_generation
     def subscription(obj, create, extracted, plan=None, pay_as_you_go=False, **kwargs):
         if create:
             Subscription.objects.create(
@@ -73,3 +79,14 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         key = super()._create(model_class, *args, **kwargs)
         key.raw = secret.raw
         return key
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """`MembershipFactory(account=…, role=Role.DEVELOPER)`: a new user joins the account."""
+
+    class Meta:
+        model = Membership
+
+    account = factory.SubFactory(AccountFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.DEVELOPER

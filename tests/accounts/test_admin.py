@@ -7,12 +7,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from accounts.models import Account, ApiKey, User
+from accounts.models import Account, ApiKey, AuditEvent, Role, User
 from billing.models import PayAsYouGoChange, PlanChange, Subscription
 from billing.services.periods import current_period
 from catalog.models import Plan
 
-from .factories import AccountFactory, ApiKeyFactory, UserFactory
+from .factories import AccountFactory, ApiKeyFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,12 @@ def test_keys_are_revoked_from_the_account_page(staff_client, customer):
         "nis": "",
         "rc": "",
         "tva_exempt": "on",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": customer.memberships.get().pk,
+        "memberships-0-account": customer.pk,
         "api_keys-TOTAL_FORMS": "1",
         "api_keys-INITIAL_FORMS": "1",
         "api_keys-MIN_NUM_FORMS": "0",
@@ -216,3 +222,31 @@ def test_view_only_staff_cannot_change_a_customers_formula(client):
 
     account.subscription.refresh_from_db()
     assert account.subscription.pay_as_you_go is False
+
+
+def test_staff_transfer_ownership_on_request_from_the_members_list(staff_client):
+    account = AccountFactory()
+    dev = MembershipFactory(account=account, role=Role.DEVELOPER)
+
+    response = staff_client.post(
+        reverse("admin:accounts_membership_changelist"),
+        {"action": "make_titulaire", "_selected_action": [dev.pk]},
+    )
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    dev.refresh_from_db()
+    assert account.owner == dev.user
+    assert dev.role == Role.OWNER
+    event = AuditEvent.objects.get(action=AuditEvent.Action.OWNERSHIP_TRANSFERRED)
+    assert event.actor.is_staff
+
+
+def test_the_account_page_lists_its_members_and_roles(staff_client):
+    account = AccountFactory()
+    dev = MembershipFactory(account=account, role=Role.DEVELOPER)
+
+    page = staff_client.get(reverse("admin:accounts_account_change", args=[account.pk]))
+
+    assert dev.user.email in page.content.decode()
+    assert "développeur" in page.content.decode()

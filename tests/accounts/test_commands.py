@@ -145,7 +145,8 @@ def test_demo_setup_creates_the_logins_once(freeze):
     )
     assert not any(password in line for line in second)
     assert ApiKey.objects.filter(account=demo).count() == 2  # the printed one and the demo app's
-    assert User.objects.count() == 2
+    assert User.objects.count() == 3  # the admin, the customer and its développeur (issue 16)
+    assert any("développeur demo+dev@iafactory.dz" in line for line in second)
 
 
 def test_demo_customer_has_a_closed_month_with_its_invoice_and_usage_this_month(freeze):
@@ -232,9 +233,10 @@ def test_create_demo_customer_documents_password_and_whose_key_it_prints(freeze,
     )
 
     assert User.objects.get(email="c@client.dz").check_password("s3cret!")
+    assert User.objects.get(email="c+dev@client.dz").memberships.get().role == "developer"
     assert (
-        "Connexion : http://127.0.0.1:8101/comptes/login/ avec c@client.dz et le mot de passe "
-        "donné par --password." in lines
+        "Connexion : http://127.0.0.1:8101/comptes/login/ avec c@client.dz (ou c+dev@client.dz) "
+        "et le mot de passe donné par --password." in lines
     )
     assert lines[-2].startswith("Nouvelle clé API de c@client.dz ")
     assert ApiKey.objects.get(key_hash=hash_secret(lines[-1])).account.owner.email == "c@client.dz"

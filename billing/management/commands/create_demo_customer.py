@@ -3,6 +3,8 @@ from datetime import date
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import Role
+from accounts.services import demo_member_email, member_ensure
 from billing.demo import demo_customer_setup
 from billing.periods import Month
 from billing.services.periods import current_period
@@ -61,6 +63,12 @@ class Command(BaseCommand):
             )
         except SubscriptionError as error:
             raise CommandError(str(error)) from None
+        member = member_ensure(
+            account=account,
+            email=demo_member_email(email),
+            role=Role.DEVELOPER,
+            password=options["password"],
+        )
         period = current_period(account=account)
         self.stdout.write(
             f"Client {account.owner.email} ({account.name}) : "
@@ -72,10 +80,13 @@ class Command(BaseCommand):
             f"Crédits de {month_label(period.month)} : {format_dzd(period.included_credits)} "
             f"inclus, {format_dzd(period.consumed)} consommés."
         )
+        self.stdout.write(
+            f"Second membre de l'équipe : {member.user.email} ({member.get_role_display()})."
+        )
         if options["password"]:
             self.stdout.write(
-                f"Connexion : {settings.SITE_URL}/comptes/login/ avec {email} et le mot de passe "
-                "donné par --password."
+                f"Connexion : {settings.SITE_URL}/comptes/login/ avec {email} (ou "
+                f"{member.user.email}) et le mot de passe donné par --password."
             )
         else:
             self.stdout.write(

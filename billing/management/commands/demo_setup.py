@@ -9,6 +9,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 from accounts.models import Account, User
+from accounts.services import demo_member_email
 from billing.demo import demo_usage_history
 from billing.models import BillingSettings
 from billing.periods import Month
@@ -62,6 +63,7 @@ class Command(BaseCommand):
         box.append(f"Espace client : {base}/comptes/login/")
         if Account.objects.filter(owner__email=DEMO_EMAIL).exists():
             box.append(f"  e-mail {DEMO_EMAIL} (déjà créé) · mot de passe {DEMO_PASSWORD}")
+            box.append(f"  développeur {demo_member_email(DEMO_EMAIL)} · même mot de passe")
         else:
             # The demo's e-mails (last month's invoice) go to made-up addresses: kept off the
             # console, where they would bury the logins.
@@ -81,6 +83,7 @@ class Command(BaseCommand):
                 demo_usage_history(account=Account.objects.get(owner__email=DEMO_EMAIL))
             raw_key = created.getvalue().strip().splitlines()[-1]
             box.append(f"  e-mail {DEMO_EMAIL} · mot de passe {DEMO_PASSWORD}")
+            box.append(f"  développeur {demo_member_email(DEMO_EMAIL)} · même mot de passe")
             box.append(f"  clé API de {DEMO_EMAIL} (sa consommation est dans ses pages) :")
             box.append(f"  {raw_key}")
         self.stdout.write("\n".join(login_box(box)))
