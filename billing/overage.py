@@ -1,0 +1,205 @@
+"""What an overage line bills: the quantities beyond the credits, per unit price (issue 15).
+
+An event's cost is paid by its sources in order (DESIGN.md 3, « Credits, prepaid balance and
+pay-as-you-go »): included credits, prepaid balance, overage, write-off. Within one event the
+sources pay its input tokens first, then its output tokens (an image event: its images). The
+overage slice of an event, so placed, is a quantity of input tokens, of output tokens, or of
+images, each at the unit price the event was charged at.
+
+An invoice bills, per model, unit (input, output, image) and unit price, the sum of those
+quantities, rounded once: tokens to the whole token, images to the thousandth of an image, half
+up; the line's amount is that quantity × the unit price, rounded to the centime half up. So
+quantity × unit price = amount checks by hand on every line. The straddling events (partly on
+the credits) are the only source of fractions: the invoice differs from the ledger's exact
+overage by at most half a token (or half a thousandth of an image) per line before rounding.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Min, Q, Sum
+
+from iafactory.formatting import format_amount, format_integer, format_money
+
+from .models import UsageEvent
+from .money import ZERO, round_money
+
+MILLION = Decimal(1_000_000)
+INPUT = "input"
+OUTPUT = "output"
+IMAGE = "image"
+UNITS = (INPUT, OUTPUT, IMAGE)
+# Tokens are billed whole; an image partly on the credits, to the thousandth.
+_QUANTUM = {INPUT: Decimal(1), OUTPUT: Decimal(1), IMAGE: Decimal("0.001")}
+
+
+@dataclass(frozen=True)
+class EventCharge:
+    """What the ledger holds of one event: counts, unit prices and the split of its cost."""
+
+    input_tokens: int
+    output_tokens: int
+    images: int
+    input_price: Decimal | None
+    output_price: Decimal | None
+    image_price: Decimal | None
+    covered: Decimal  # credits + prepaid: paid before the overage
+    overage: Decimal
+
+
+def event_overage_quantities(event: EventCharge) -> dict[str, Decimal]:
+    """Exact quantities of each unit in the event's overage slice, by unit (absent: none).
+
+    The slice is [covered, covered + overage) of the cost, input tokens first: an event with
+    nothing covered and nothing written off bills its whole counts."""
+    if event.overage <= ZERO:
+        return {}
+    if event.image_price is not None:
+        if not event.image_price:
+            return {}
+        return {IMAGE: event.overage / event.image_price}
+    input_price = event.input_price or ZERO
+    output_price = event.output_price or ZERO
+    input_cost = event.input_tokens * input_price / MILLION
+    output_cost = event.output_tokens * output_price / MILLION
+    if event.covered == ZERO and event.overage == input_cost + output_cost:
+        return {INPUT: Decimal(event.input_tokens), OUTPUT: Decimal(event.output_tokens)}
+    end = event.covered + event.overage
+    input_part = max(ZERO, min(input_cost, end) - event.covered)
+    output_part = max(ZERO, min(event.overage - input_part, output_cost))
+    quantities = {}
+    if input_part and input_price:
+        quantities[INPUT] = input_part * MILLION / input_price
+    if output_part and output_price:
+        quantities[OUTPUT] = output_part * MILLION / output_price
+    return quantities
+
+
+def billed_quantity(unit: str, exact: Decimal) -> Decimal:
+    """The quantity an invoice line bills: whole tokens, thousandths of an image, half up."""
+    return exact.quantize(_QUANTUM[unit], rounding=ROUND_HALF_UP)
+
+
+def line_amount(*, unit: str, quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """quantity × unit price (per 1 000 000 tokens, or per image), to the centime half up."""
+    per = Decimal(1) if unit == IMAGE else MILLION
+    return round_money(quantity * unit_price / per)
+
+
+@dataclass(frozen=True)
+class PricedOverage:
+    """One model's overage at one unit price in a period: the quantity billed, its first use."""
+
+    model_id: int
+    unit: str
+    unit_price: Decimal
+    quantity: Decimal  # billed: already rounded by billed_quantity
+    first_at: datetime
+
+
+def _prices(unit: str, input_price, output_price, image_price) -> Decimal:
+    return {INPUT: input_price, OUTPUT: output_price, IMAGE: image_price}[unit]
+
+
+def priced_overages_load(period_ids: Iterable[int]) -> dict[int, list[PricedOverage]]:
+    """Each period's overage per (model, unit, unit price), by period id: two queries, the
+    events wholly in overage summed by the database (exact integer counts), the few partly
+    covered ones (the credits ran out, or the ceiling was reached, during them) read one by
+    one."""
+    period_ids = list(period_ids)
+    exact: dict[tuple, Decimal] = defaultdict(Decimal)
+    first: dict[tuple, datetime] = {}
+
+    def add(key: tuple, quantity: Decimal, at: datetime) -> None:
+        exact[key] += quantity
+        first[key] = min(first.get(key, at), at)
+
+    price_fields = ("input_price", "output_price", "image_price")
+    whole = Q(credits=0, prepaid=0, written_off=0)
+    overage_events = UsageEvent.objects.filter(period_id__in=period_ids, overage__gt=0)
+    for row in (
+        overage_events.filter(whole)
+        .values("period_id", "model_id", *price_fields)
+        .annotate(
+            inputs=Sum("input_tokens"),
+            outputs=Sum("output_tokens"),
+            image_count=Sum("images"),
+            first_at=Min("occurred_at"),
+        )
+        .order_by()
+    ):
+        prices = [row[field] for field in price_fields]
+        counts = (
+            {IMAGE: row["image_count"]}
+            if row["image_price"] is not None
+            else {INPUT: row["inputs"], OUTPUT: row["outputs"]}
+        )
+        for unit, count in counts.items():
+            if count and _prices(unit, *prices):
+                key = (row["period_id"], row["model_id"], unit, _prices(unit, *prices))
+                add(key, Decimal(count), row["first_at"])
+
+    for row in overage_events.exclude(whole).values(
+        "period_id",
+        "model_id",
+        "input_tokens",
+        "output_tokens",
+        "images",
+        *price_fields,
+        "credits",
+        "prepaid",
+        "overage",
+        "occurred_at",
+    ):
+        charge = EventCharge(
+            input_tokens=row["input_tokens"],
+            output_tokens=row["output_tokens"],
+            images=row["images"],
+            input_price=row["input_price"],
+            output_price=row["output_price"],
+            image_price=row["image_price"],
+            covered=row["credits"] + row["prepaid"],
+            overage=row["overage"],
+        )
+        prices = [row[field] for field in price_fields]
+        for unit, quantity in event_overage_quantities(charge).items():
+            key = (row["period_id"], row["model_id"], unit, _prices(unit, *prices))
+            add(key, quantity, row["occurred_at"])
+
+    priced: dict[int, list[PricedOverage]] = defaultdict(list)
+    for key, quantity in exact.items():
+        period_id, model_id, unit, price = key
+        billed = billed_quantity(unit, quantity)
+        if billed:
+            priced[period_id].append(PricedOverage(model_id, unit, price, billed, first[key]))
+    return priced
+
+
+_UNIT_LABEL = {INPUT: "tokens en entrée", OUTPUT: "tokens en sortie"}
+
+
+def quantity_label(*, unit: str, quantity: Decimal) -> str:
+    """« 1 234 567 tokens », « 12 images », « 0,625 image »."""
+    if unit == IMAGE:
+        if quantity == quantity.to_integral_value():
+            count = int(quantity)
+            return f"{format_integer(count)} image{'s' if count > 1 else ''}"
+        return f"{format_amount(quantity)} image{'s' if quantity > 1 else ''}"
+    return f"{format_integer(int(quantity))} tokens"
+
+
+def unit_price_label(*, unit: str, unit_price: Decimal) -> str:
+    """« 250,00 DZD / 1M tokens », « 8,00 DZD / image » (up to 4 decimals when the price has)."""
+    price = format_money(unit_price)
+    if unit_price != round_money(unit_price):
+        price = format_amount(unit_price)
+    return f"{price}\u00a0DZD / image" if unit == IMAGE else f"{price}\u00a0DZD / 1M tokens"
+
+
+def unit_label(unit: str) -> str:
+    return _UNIT_LABEL.get(unit, "images")
