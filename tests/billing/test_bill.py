@@ -30,7 +30,7 @@ def fee(amount, first_day=1, days=30, name="Starter"):
 def overage(amount, rank, name="GPT-4.1", is_text=True):
     """One unit (an output token, an image) priced so that the line's exact amount is `amount`."""
     unit, per = (OUTPUT, 1_000_000) if is_text else (IMAGE, 1)
-    return quantity = Decimal(1) if Decimal(amount) else Decimal(0)
+    quantity = Decimal(1) if Decimal(amount) else Decimal(0)
     return OverageUse(rank, name, rank, unit, Decimal(amount) * per, quantity, OCTOBER_FIRST)
 
 
