@@ -13,7 +13,7 @@ from iafactory.formatting import month_label
 from ..chargily import chargily_enabled
 from ..models import Invoice
 from ..pdf import invoice_pdf
-from ..services.invoices import amount_in_words, line_quantity
+from ..services.invoices import amount_in_words, line_quantity, line_unit_price
 from ..services.payments import OPEN_STATUSES, invoice_amounts
 from .payments import ProofForm
 
@@ -45,6 +45,7 @@ def invoice_detail(request, number: str):
     lines = list(invoice.lines.order_by("position"))
     for line in lines:
         line.quantity = line_quantity(line)
+        line.unit_price_label = line_unit_price(line)
     paid, credited, due = invoice_amounts(invoice)
     return render(
         request,
