@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -23,7 +23,16 @@ from iafactory.formatting import day_label, month_label
 
 from .models import BillingPeriod, BillingSettings, PeriodFee
 from .money import ZERO, round_money
-from .overage import IMAGE, INPUT, OUTPUT, UNITS, line_amount, priced_overages_load, unit_label
+from .overage import (
+    IMAGE,
+    INPUT,
+    OUTPUT,
+    UNITS,
+    line_amount,
+    period_credits_note,
+    priced_overages_load,
+    unit_label,
+)
 from .periods import Month, local_date
 from .services.invoices import (
     fee_line_description,
@@ -95,6 +104,7 @@ class Bill:
     tva_rate: Decimal
     tva: Decimal
     ttc: Decimal
+    note: str = ""  # under overage lines: what the credits paid, the rounding rule
 
     @property
     def tva_label(self) -> str:
@@ -229,4 +239,7 @@ def bill_so_far(*, period: BillingPeriod) -> Bill:
         tva_rates={period.account_id: rate},
         catalog=BillCatalog.load(),
     )
-    return bills[period.pk]
+    bill = bills[period.pk]
+    if any(line.kind == OVERAGE for line in bill.lines):
+        bill = replace(bill, note=period_credits_note(period))
+    return bill

@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Min, Q, Sum
+from django.utils.translation import gettext as _
 
 from iafactory.formatting import format_amount, format_integer, format_money
 
@@ -203,3 +204,33 @@ def unit_price_label(*, unit: str, unit_price: Decimal) -> str:
 
 def unit_label(unit: str) -> str:
     return _UNIT_LABEL.get(unit, "images")
+
+
+def credits_note(*, included: Decimal, consumed: Decimal, prepaid_used: Decimal) -> str:
+    """The note under overage lines: what the credits and the prepaid balance paid before the
+    overage, and the rounding rule, so the lines check by hand (issue 15)."""
+    return _(
+        "Consommation au-delà des crédits : seule la part des appels au-delà des crédits inclus "
+        "(%(consumed)s DZD utilisés sur %(included)s DZD) et du solde prépayé (%(prepaid)s DZD "
+        "utilisés) est facturée ; au sein d'un appel, les crédits paient d'abord les tokens en "
+        "entrée. Quantités arrondies au token près (au millième d'image près) ; montant = "
+        "quantité × prix unitaire, arrondi au centime le plus proche (0,005 DZD vers le haut)."
+    ) % {
+        "consumed": format_money(consumed),
+        "included": format_money(included),
+        "prepaid": format_money(prepaid_used),
+    }
+
+
+def period_credits_note(period) -> str:
+    """credits_note for a BillingPeriod (its included, consumed and prepaid used totals)."""
+    return credits_note(
+        included=period.included_credits, consumed=period.consumed, prepaid_used=period.prepaid_used
+    )
+
+
+def invoice_credits_note(invoice, lines) -> str:
+    """The note of an issued invoice with overage lines priced per unit; empty otherwise."""
+    if invoice.period_id is None or not any(line.unit for line in lines):
+        return ""
+    return period_credits_note(invoice.period)

@@ -1,6 +1,8 @@
 """An overage line can be checked by hand: quantity beyond the credits × unit price = amount,
 one line per unit price, whatever the events and price changes (issue 15)."""
 
+import shutil
+import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 
 from billing.bill import OVERAGE, bill_so_far
 from billing.metering import usage_record_batch
-from billing.models import BillingPeriod
+from billing.models import BillingPeriod, Invoice
 from billing.money import round_money
 from billing.overage import (
     IMAGE,
@@ -23,6 +25,8 @@ from billing.overage import (
     quantity_label,
     unit_price_label,
 )
+from billing.periods import Month
+from billing.services.close import period_close
 from catalog.models import AIModel, ModelPrice
 from tests.accounts.factories import AccountFactory, ApiKeyFactory
 from tests.catalog.factories import PlanFactory
@@ -164,3 +168,55 @@ def check_lines(credits, new_prices, events):
     assert abs(sum(line.amount for line in lines) - period.overage) <= Decimal("0.01") * max(
         1, len(lines)
     )
+
+
+def test_the_invoice_page_and_pdf_show_quantity_unit_price_and_the_credits_note(
+    freeze, client, tmp_path
+):
+    # Given the issue's event on a Starter account: 500.00 of credits, 300 001 in + 123 457 out
+    # on gpt-4.1 after 351.543 already used.
+    freeze(NOW)
+    account = AccountFactory(
+        subscription__plan=PlanFactory(included_credits=Decimal(500)),
+        subscription__pay_as_you_go=True,
+    )
+    key = ApiKeyFactory(account=account)
+    at = START.isoformat()
+    usage_record_batch(
+        events=[
+            {"idempotency_key": "before", "api_key": key.raw, "model": "gpt-4.1",
+             "input_tokens": 0, "output_tokens": 351_543, "occurred_at": at},
+            {"idempotency_key": "issue", "api_key": key.raw, "model": "gpt-4.1",
+             "input_tokens": 300_001, "output_tokens": 123_457, "occurred_at": at},
+        ],
+        now=NOW,
+    )  # fmt: skip
+    freeze("2026-12-01 00:05 +01:00")
+    period_close(month=Month(2026, 11))
+    invoice = Invoice.objects.get(account=account)
+    client.force_login(account.owner)
+
+    # When the customer opens it.
+    page = client.get(f"/espace-client/factures/{invoice.number}/").content.decode()
+
+    # Then the 148.457 DZD of credits left paid the input (75.00025) and 73.45675 of the
+    # output; the other 50 000.25 output tokens, 50 000 billed at 1 000 DZD / 1M = 50.00.
+    line = invoice.lines.get(kind="overage")
+    assert (line.unit, line.billed_quantity, line.unit_price, line.amount) == (
+        "output",
+        Decimal("50000"),
+        Decimal("1000"),
+        Decimal("50.00"),
+    )
+    assert "50\u00a0000 tokens" in page
+    assert "1\u00a0000,00\u00a0DZD / 1M tokens" in page
+    assert "500,00 DZD utilisés sur 500,00 DZD" in page.replace("\u00a0", " ")
+    if shutil.which("pdftotext"):
+        path = tmp_path / "facture.pdf"
+        path.write_bytes(client.get(f"/espace-client/factures/{invoice.number}/pdf/").content)
+        text = subprocess.run(  # noqa: S603
+            [shutil.which("pdftotext"), "-raw", str(path), "-"],
+            capture_output=True, text=True, check=True,
+        ).stdout.replace("\u00a0", " ")  # fmt: skip
+        assert "50 000 tokens" in text
+        assert "1 000,00 DZD / 1M" in text  # « tokens » on the cell's next line
