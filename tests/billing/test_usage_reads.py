@@ -200,7 +200,7 @@ def test_the_export_is_a_french_csv_one_row_per_day_model_and_key(client, rollup
         "Sur les crédits (DZD)",
         "Sur le solde prépayé (DZD)",
         "Dépassement (DZD)",
-        "Abandonné (DZD)",
+        "Non facturé (DZD)",
     ]
     first, second = sorted([production.prefix, staging.prefix])
     assert [line[:3] for line in lines[1:]] == [
