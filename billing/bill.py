@@ -5,8 +5,8 @@ unit and unit price: the quantity beyond the credits, billing/overage.py, issue 
 rounding, same TVA.
 
 ``bill_draft`` is pure arithmetic (no database); ``bills_load`` reads what it needs for a
-chunk of periods in a constant number of queries; of the raw events it sums those in overage
-per price in the database and reads only the few partly covered.
+chunk of periods in a constant number of queries: the daily rollups, and of the raw events only
+the few partly covered by the credits.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from accounts.models import Account
 from catalog.models import AIModel, Plan
+from catalog.pricing import PriceBook
 from iafactory.formatting import day_label, month_label
 
 from .models import BillingPeriod, BillingSettings, PeriodFee
@@ -173,6 +174,7 @@ class BillCatalog:
     plans: dict[int, Plan]
     models: dict[int, AIModel]
     model_rank: dict[int, int]
+    prices: PriceBook
 
     @classmethod
     def load(cls) -> BillCatalog:
@@ -185,6 +187,7 @@ class BillCatalog:
             plans={plan.pk: plan for plan in Plan.objects.all()},
             models={model.pk: model for model in models},
             model_rank={model.pk: rank for rank, model in enumerate(models)},
+            prices=PriceBook.for_models(),
         )
 
 
@@ -195,8 +198,9 @@ def bills_load(
     tva_rates: dict[int, Decimal],
     catalog: BillCatalog,
 ) -> dict[int, Bill]:
-    """The bills of (period id, account id) pairs of `month`, by period id: three queries (the
-    fees, the events wholly in overage summed per price, the few partly covered ones)."""
+    """The bills of (period id, account id) pairs of `month`, by period id: a constant number
+    of queries (the fees, the rollups' overage counts, the month's price changes, the few
+    partly covered events), whatever the number of events."""
     periods = list(periods)
     period_of = {account_id: period_id for period_id, account_id in periods}
     fees: dict[int, list[FeeUse]] = defaultdict(list)
@@ -207,7 +211,8 @@ def bills_load(
         fees[period_id].append(FeeUse(plan_id, plan_name, first_day, days, amount))
 
     overages: dict[int, list[OverageUse]] = defaultdict(list)
-    for period_id, priced in priced_overages_load(period_of.values()).items():
+    priced_overages = priced_overages_load(periods=period_of, month=month, book=catalog.prices)
+    for period_id, priced in priced_overages.items():
         for use in priced:
             model = catalog.models[use.model_id]
             overages[period_id].append(

@@ -17,20 +17,23 @@ overage by at most half a token (or half a thousandth of an image) per line befo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Min, Q, Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
+from catalog.models import ModelPrice
+from catalog.pricing import PriceBook
 from iafactory.formatting import format_amount, format_integer, format_money
 
-from .models import UsageEvent
+from .models import UsageDaily, UsageEvent
 from .money import ZERO, round_money
+from .periods import BILLING_TZ, Month, local_date
 
 MILLION = Decimal(1_000_000)
+ONE_DAY = timedelta(days=1)
 INPUT = "input"
 OUTPUT = "output"
 IMAGE = "image"
@@ -103,16 +106,58 @@ class PricedOverage:
     first_at: datetime
 
 
-def _prices(unit: str, input_price, output_price, image_price) -> Decimal:
-    return {INPUT: input_price, OUTPUT: output_price, IMAGE: image_price}[unit]
+def _unit_prices(input_price, output_price, image_price) -> dict[str, Decimal | None]:
+    if image_price is not None:
+        return {IMAGE: image_price}
+    return {INPUT: input_price, OUTPUT: output_price}
 
 
-def priced_overages_load(period_ids: Iterable[int]) -> dict[int, list[PricedOverage]]:
-    """Each period's overage per (model, unit, unit price), by period id: two queries, the
-    events wholly in overage summed by the database (exact integer counts), the few partly
-    covered ones (the credits ran out, or the ceiling was reached, during them) read one by
-    one."""
-    period_ids = list(period_ids)
+_EVENT_FIELDS = (
+    "period_id",
+    "account_id",
+    "model_id",
+    "input_tokens",
+    "output_tokens",
+    "images",
+    "input_price",
+    "output_price",
+    "image_price",
+    "credits",
+    "prepaid",
+    "overage",
+    "occurred_at",
+)
+
+
+def _charge(row: dict) -> EventCharge:
+    return EventCharge(
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        images=row["images"],
+        input_price=row["input_price"],
+        output_price=row["output_price"],
+        image_price=row["image_price"],
+        covered=row["credits"] + row["prepaid"],
+        overage=row["overage"],
+    )
+
+
+def priced_overages_load(
+    *, periods: dict[int, int], month: Month, book: PriceBook | None = None
+) -> dict[int, list[PricedOverage]]:
+    """Each period's overage per (model, unit, unit price), by period id; `periods` maps
+    account id → period id of `month`.
+
+    Read from the daily rollups (their overage counts are the whole counts of the events with
+    some overage), corrected by the few events partly covered (the credits ran out, or the
+    ceiling was reached, during them: a partial index finds them), and, on a day a model's
+    price changed at another instant than midnight, by that day's events of that model. So a
+    constant number of queries whatever the number of events, as the rollups allow."""
+    period_of = dict(periods)
+    if not period_of:
+        return {}
+    book = book or PriceBook.for_models()
+    split_days = _split_days(month)
     exact: dict[tuple, Decimal] = defaultdict(Decimal)
     first: dict[tuple, datetime] = {}
 
@@ -120,65 +165,90 @@ def priced_overages_load(period_ids: Iterable[int]) -> dict[int, list[PricedOver
         exact[key] += quantity
         first[key] = min(first.get(key, at), at)
 
-    price_fields = ("input_price", "output_price", "image_price")
-    whole = Q(credits=0, prepaid=0, written_off=0)
-    overage_events = UsageEvent.objects.filter(period_id__in=period_ids, overage__gt=0)
     for row in (
-        overage_events.filter(whole)
-        .values("period_id", "model_id", *price_fields)
+        UsageDaily.objects.filter(
+            account_id__in=list(period_of),
+            day__gte=month.first_day,
+            day__lte=month.last_day,
+            overage__gt=0,
+        )
+        .values("account_id", "model_id", "day")
         .annotate(
-            inputs=Sum("input_tokens"),
-            outputs=Sum("output_tokens"),
-            image_count=Sum("images"),
-            first_at=Min("occurred_at"),
+            inputs=Sum("overage_input_tokens"),
+            outputs=Sum("overage_output_tokens"),
+            image_count=Sum("overage_images"),
         )
         .order_by()
     ):
-        prices = [row[field] for field in price_fields]
-        counts = (
-            {IMAGE: row["image_count"]}
-            if row["image_price"] is not None
-            else {INPUT: row["inputs"], OUTPUT: row["outputs"]}
-        )
-        for unit, count in counts.items():
-            if count and _prices(unit, *prices):
-                key = (row["period_id"], row["model_id"], unit, _prices(unit, *prices))
-                add(key, Decimal(count), row["first_at"])
+        if (row["model_id"], row["day"]) in split_days:
+            continue  # read from that day's events below
+        at = day_start(row["day"])
+        price = book.price_at(row["model_id"], at)
+        if price is None:
+            continue
+        counts = {INPUT: row["inputs"], OUTPUT: row["outputs"], IMAGE: row["image_count"]}
+        prices = _unit_prices(price.input_per_million, price.output_per_million, price.per_image)
+        for unit, unit_price in prices.items():
+            if counts[unit] and unit_price:
+                key = (period_of[row["account_id"]], row["model_id"], unit, unit_price)
+                add(key, Decimal(counts[unit]), at)
 
-    for row in overage_events.exclude(whole).values(
-        "period_id",
-        "model_id",
-        "input_tokens",
-        "output_tokens",
-        "images",
-        *price_fields,
-        "credits",
-        "prepaid",
-        "overage",
-        "occurred_at",
-    ):
-        charge = EventCharge(
-            input_tokens=row["input_tokens"],
-            output_tokens=row["output_tokens"],
-            images=row["images"],
-            input_price=row["input_price"],
-            output_price=row["output_price"],
-            image_price=row["image_price"],
-            covered=row["credits"] + row["prepaid"],
-            overage=row["overage"],
-        )
-        prices = [row[field] for field in price_fields]
-        for unit, quantity in event_overage_quantities(charge).items():
-            key = (row["period_id"], row["model_id"], unit, _prices(unit, *prices))
-            add(key, quantity, row["occurred_at"])
+    overage_events = UsageEvent.objects.filter(
+        period_id__in=list(period_of.values()), overage__gt=0
+    )
+    partly = overage_events.filter(PARTLY_COVERED)
+    if split_days:
+        partly = partly | overage_events.filter(_on_days(split_days))
+    for row in partly.values(*_EVENT_FIELDS):
+        local_day = local_date(row["occurred_at"])
+        on_split_day = (row["model_id"], local_day) in split_days
+        prices = _unit_prices(row["input_price"], row["output_price"], row["image_price"])
+        counts = {INPUT: row["input_tokens"], OUTPUT: row["output_tokens"], IMAGE: row["images"]}
+        quantities = event_overage_quantities(_charge(row))
+        for unit, unit_price in prices.items():
+            if not unit_price:
+                continue
+            key = (row["period_id"], row["model_id"], unit, unit_price)
+            # The rollup counted the event whole: take that back, add its overage slice.
+            quantity = quantities.get(unit, ZERO) - (0 if on_split_day else counts[unit])
+            if quantity:
+                add(key, quantity, row["occurred_at"])
 
     priced: dict[int, list[PricedOverage]] = defaultdict(list)
     for key, quantity in exact.items():
         period_id, model_id, unit, price = key
         billed = billed_quantity(unit, quantity)
-        if billed:
+        if billed > ZERO:
             priced[period_id].append(PricedOverage(model_id, unit, price, billed, first[key]))
     return priced
+
+
+# Partly covered: some overage, and something else paid or written off part of the event.
+PARTLY_COVERED = Q(overage__gt=0) & (Q(credits__gt=0) | Q(prepaid__gt=0) | Q(written_off__gt=0))
+
+
+def _split_days(month: Month) -> set[tuple[int, date]]:
+    """(model id, Algiers day) of the month on which a price took effect after midnight."""
+    changes = ModelPrice.objects.filter(
+        effective_at__gt=month.starts_at, effective_at__lt=month.ends_at
+    ).values_list("model_id", "effective_at")
+    return {
+        (model_id, local_date(instant))
+        for model_id, instant in changes
+        if day_start(local_date(instant)) != instant
+    }
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=BILLING_TZ)
+
+
+def _on_days(split_days: set[tuple[int, date]]) -> Q:
+    query = Q(pk__in=[])
+    for model_id, day in split_days:
+        start = day_start(day)
+        query |= Q(model_id=model_id, occurred_at__gte=start, occurred_at__lt=start + ONE_DAY)
+    return query
 
 
 _UNIT_LABEL = {INPUT: "tokens en entrée", OUTPUT: "tokens en sortie"}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from billing.bill import OVERAGE, bill_so_far
 from billing.metering import usage_record_batch
-from billing.models import BillingPeriod, Invoice
+from billing.models import BillingPeriod, Invoice, UsageEvent
 from billing.money import round_money
 from billing.overage import (
     IMAGE,
@@ -98,7 +98,7 @@ text_or_image = st.tuples(
     st.integers(1, 3),  # images
     st.integers(0, 400_000),  # input tokens
     st.integers(1, 400_000),  # output tokens
-    st.integers(0, 27 * 24),  # hours after the 2nd
+    st.integers(0, 27 * 24) | st.integers(13 * 24, 13 * 24 + 23),  # hours after the 2nd
 )
 
 
@@ -115,15 +115,19 @@ text_or_image = st.tuples(
         st.sampled_from(["9.5", "8.3333", "7"]),
     ),
     events=st.lists(text_or_image, min_size=1, max_size=12),
+    # At midnight, or during the 15th: that day's events are read one by one.
+    change_at=st.sampled_from([CHANGE, CHANGE + timedelta(hours=13, minutes=30)]),
 )
-def test_every_overage_line_is_quantity_times_unit_price(freeze, credits, new_prices, events):
+def test_every_overage_line_is_quantity_times_unit_price(
+    freeze, credits, new_prices, events, change_at
+):
     freeze(NOW)
     with transaction.atomic():
-        check_lines(Decimal(credits), new_prices, events)
+        check_lines(Decimal(credits), new_prices, events, change_at)
         transaction.set_rollback(True)
 
 
-def check_lines(credits, new_prices, events):
+def check_lines(credits, new_prices, events, change_at):
     # Given prices changed on the 15th, and an account whose credits the events run past.
     input_price, output_price, image_price = (Decimal(price) for price in new_prices)
     for slug, prices in (
@@ -158,9 +162,18 @@ def check_lines(credits, new_prices, events):
     for line in lines:
         per = 1 if line.unit == IMAGE else MILLION
         assert line.amount == round_money(line.billed_quantity * line.unit_price / per)
-    # ...one line per model, unit and price...
+    # ...one line per model, unit and price, each price the one its events were charged at...
     keys = [(line.model_id, line.unit, line.unit_price) for line in lines]
     assert len(keys) == len(set(keys))
+    charged = {
+        (event.model_id, unit, price)
+        for event in UsageEvent.objects.filter(period=period, overage__gt=0)
+        for unit, price in (
+            (INPUT, event.input_price), (OUTPUT, event.output_price), (IMAGE, event.image_price)
+        )
+        if price
+    }  # fmt: skip
+    assert set(keys) <= charged
     # ...the lines make the invoice's overage, within a centime per line of the ledger's exact
     # overage (half a token or a thousandth of an image per line, then each line's rounding).
     fees = sum(line.amount for line in bill.lines if line.kind != OVERAGE)
