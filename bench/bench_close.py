@@ -24,7 +24,7 @@ import sys
 import time
 from collections import defaultdict
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -75,6 +75,7 @@ def populate(n: int) -> dict:
 
     from accounts.models import Account, ApiKey, User
     from billing.models import BillingPeriod, PeriodFee, PlanChange, Subscription, UsageEvent
+    from billing.overage import EventCharge, billed_quantity, event_overage_quantities, line_amount
     from billing.periods import Month
     from catalog.models import AIModel, ModelPrice, Plan
 
@@ -110,7 +111,8 @@ def populate(n: int) -> dict:
         credits_left = plan.included_credits if plan else Decimal(0)
         fee = plan.monthly_fee if plan else Decimal(0)
         has_period = rng.random() < 0.9
-        overage_by_model: dict[int, Decimal] = defaultdict(Decimal)
+        # Issue 15: one line per model, unit and price, quantity × unit price.
+        overage_by_unit: dict[tuple, Decimal] = defaultdict(Decimal)
         totals = {"consumed": Decimal(0), "overage": Decimal(0), "written_off": Decimal(0)}
         events = []
         for e in range(3 if has_period else 0):
@@ -131,7 +133,19 @@ def populate(n: int) -> dict:
             totals["consumed"] += on_credits
             totals["overage"] += overage
             totals["written_off"] += written_off
-            overage_by_model[model.pk] += overage
+            charge = EventCharge(
+                *(tokens_in, tokens_out, images),
+                *(price.input_per_million, price.output_per_million, price.per_image),
+                covered=on_credits,
+                overage=overage,
+            )
+            for unit, quantity in event_overage_quantities(charge).items():
+                unit_price = {
+                    "input": price.input_per_million,
+                    "output": price.output_per_million,
+                    "image": price.per_image,
+                }[unit]
+                overage_by_unit[model.pk, unit, unit_price] += quantity
             occurred = month.starts_at + timedelta(days=rng.randint(0, month.days - 1), hours=9)
             events.append(
                 (
@@ -152,7 +166,14 @@ def populate(n: int) -> dict:
                 rows[PeriodFee].append((i, i, plan.pk, month.first_day, month.days, fee))
             rows[UsageEvent].extend(events)
         ht = fee + sum(
-            (o.quantize(Decimal("0.01"), ROUND_HALF_UP) for o in overage_by_model.values()),
+            (
+                line_amount(
+                    unit=unit,
+                    quantity=billed_quantity(unit, quantity),
+                    unit_price=unit_price,
+                )
+                for (_, unit, unit_price), quantity in overage_by_unit.items()
+            ),
             Decimal(0),
         )
         if ht > 0:

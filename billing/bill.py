@@ -1,31 +1,44 @@
 """A period's invoice, drafted by one function: the close issues it; the dashboard and
 ``GET /api/v1/account/`` show the current month's as « la facture en cours ». The estimate is
-the invoice: same fee lines (prorated, as stored on the period), same overage per model (read
-from the daily rollups), same rounding, same TVA.
+the invoice: same fee lines (prorated, as stored on the period), same overage lines (per model,
+unit and unit price: the quantity beyond the credits, billing/overage.py, issue 15), same
+rounding, same TVA.
 
 ``bill_draft`` is pure arithmetic (no database); ``bills_load`` reads what it needs for a
-chunk of periods in a constant number of queries, never the raw events.
+chunk of periods in a constant number of queries: the daily rollups, and of the raw events only
+the few partly covered by the credits.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
-
-from django.db.models import Sum
 
 from accounts.models import Account
 from catalog.models import AIModel, Plan
+from catalog.pricing import PriceBook
+from iafactory.formatting import day_label, month_label
 
-from .models import BillingPeriod, BillingSettings, PeriodFee, UsageDaily
+from .models import BillingPeriod, BillingSettings, PeriodFee
 from .money import ZERO, round_money
-from .periods import Month
+from .overage import (
+    IMAGE,
+    INPUT,
+    OUTPUT,
+    UNITS,
+    line_amount,
+    period_credits_note,
+    priced_overages_load,
+    unit_label,
+)
+from .periods import Month, local_date
 from .services.invoices import (
     fee_line_description,
     line_quantity,
+    line_unit_price,
     overage_line_description,
     tva_label,
 )
@@ -48,16 +61,16 @@ class FeeUse:
 
 @dataclass(frozen=True)
 class OverageUse:
-    """A model's overage in the period: exact amount, and the counts of its events with some."""
+    """A model's overage at one unit price in the period: the quantity billed beyond the
+    credits (already rounded, billing/overage.py) and the first use at that price."""
 
     model_id: int
     model_name: str
-    is_text: bool
     rank: int  # catalog order: text models first, then images
-    overage: Decimal
-    input_tokens: int
-    output_tokens: int
-    images: int
+    unit: str  # overage.INPUT, OUTPUT or IMAGE
+    unit_price: Decimal  # per 1 000 000 tokens, or per image
+    quantity: Decimal
+    first_at: datetime
 
 
 @dataclass(frozen=True)
@@ -71,11 +84,18 @@ class BillLine:
     input_tokens: int | None = None
     output_tokens: int | None = None
     images: int | None = None
+    unit: str = ""  # overage lines: overage.INPUT, OUTPUT or IMAGE
+    unit_price: Decimal | None = None
+    billed_quantity: Decimal | None = None
 
     @property
     def quantity(self) -> str:
         """As the invoice prints it: « 30 jours », « 12 images », tokens in and out."""
         return line_quantity(self)
+
+    @property
+    def unit_price_label(self) -> str:
+        return line_unit_price(self)
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,7 @@ class Bill:
     tva_rate: Decimal
     tva: Decimal
     ttc: Decimal
+    note: str = ""  # under overage lines: what the credits paid, the rounding rule
 
     @property
     def tva_label(self) -> str:
@@ -95,8 +116,9 @@ def bill_draft(
     *, fees: Iterable[FeeUse], overages: Iterable[OverageUse], tva_rate: Decimal
 ) -> Bill:
     """The invoice of a period: fee lines by first day, then overage per model in catalog
-    order; each line rounded half up to the centime, HT the sum of the lines, TVA rounded once
-    on HT, TTC = HT + TVA."""
+    order, per unit (input, output, image) and per unit price in the order first used; each
+    line rounded half up to the centime (an overage line: quantity × unit price), HT the sum
+    of the lines, TVA rounded once on HT, TTC = HT + TVA."""
     lines = [
         BillLine(
             kind=FEE,
@@ -109,22 +131,36 @@ def bill_draft(
         )
         for fee in sorted(fees, key=lambda fee: fee.first_day)
     ]
+    uses = sorted(overages, key=lambda use: (use.rank, UNITS.index(use.unit), use.first_at))
+    prices_per_unit = Counter((use.model_id, use.unit) for use in uses)
     lines += [
-        BillLine(
-            kind=OVERAGE,
-            description=overage_line_description(model_name=use.model_name),
-            amount=round_money(use.overage),
-            model_id=use.model_id,
-            input_tokens=use.input_tokens if use.is_text else None,
-            output_tokens=use.output_tokens if use.is_text else None,
-            images=None if use.is_text else use.images,
-        )
-        for use in sorted(overages, key=lambda use: use.rank)
-        if use.overage > ZERO
+        _overage_line(use, several_prices=prices_per_unit[use.model_id, use.unit] > 1)
+        for use in uses
+        if use.quantity > ZERO
     ]
     ht = sum((line.amount for line in lines), ZERO)
     tva = round_money(ht * tva_rate / HUNDRED)
     return Bill(lines=tuple(lines), ht=ht, tva_rate=tva_rate, tva=tva, ttc=ht + tva)
+
+
+def _overage_line(use: OverageUse, *, several_prices: bool) -> BillLine:
+    description = f"{overage_line_description(model_name=use.model_name)}, {unit_label(use.unit)}"
+    if several_prices:
+        local = local_date(use.first_at)
+        description += f" (tarif du {day_label(local)} {month_label(local)})"
+    whole = int(use.quantity) if use.quantity == use.quantity.to_integral_value() else None
+    return BillLine(
+        kind=OVERAGE,
+        description=description,
+        amount=line_amount(unit=use.unit, quantity=use.quantity, unit_price=use.unit_price),
+        model_id=use.model_id,
+        input_tokens=whole if use.unit == INPUT else None,
+        output_tokens=whole if use.unit == OUTPUT else None,
+        images=whole if use.unit == IMAGE else None,
+        unit=use.unit,
+        unit_price=use.unit_price,
+        billed_quantity=use.quantity,
+    )
 
 
 def tva_rate_for(*, exempt: bool, rate: Decimal) -> Decimal:
@@ -138,6 +174,7 @@ class BillCatalog:
     plans: dict[int, Plan]
     models: dict[int, AIModel]
     model_rank: dict[int, int]
+    prices: PriceBook
 
     @classmethod
     def load(cls) -> BillCatalog:
@@ -150,6 +187,7 @@ class BillCatalog:
             plans={plan.pk: plan for plan in Plan.objects.all()},
             models={model.pk: model for model in models},
             model_rank={model.pk: rank for rank, model in enumerate(models)},
+            prices=PriceBook.for_models(),
         )
 
 
@@ -160,8 +198,9 @@ def bills_load(
     tva_rates: dict[int, Decimal],
     catalog: BillCatalog,
 ) -> dict[int, Bill]:
-    """The bills of (period id, account id) pairs of `month`, by period id: two queries (the
-    fees, the rollups' overage bounded by the month's days), whatever the number of events."""
+    """The bills of (period id, account id) pairs of `month`, by period id: a constant number
+    of queries (the fees, the rollups' overage counts, the month's price changes, the few
+    partly covered events), whatever the number of events."""
     periods = list(periods)
     period_of = {account_id: period_id for period_id, account_id in periods}
     fees: dict[int, list[FeeUse]] = defaultdict(list)
@@ -172,35 +211,21 @@ def bills_load(
         fees[period_id].append(FeeUse(plan_id, plan_name, first_day, days, amount))
 
     overages: dict[int, list[OverageUse]] = defaultdict(list)
-    for row in (
-        UsageDaily.objects.filter(
-            account_id__in=list(period_of),
-            day__gte=month.first_day,
-            day__lte=month.last_day,
-            overage__gt=0,
-        )
-        .values("account_id", "model_id")
-        .annotate(
-            total=Sum("overage"),
-            input_tokens=Sum("overage_input_tokens"),
-            output_tokens=Sum("overage_output_tokens"),
-            images=Sum("overage_images"),
-        )
-        .order_by()
-    ):
-        model = catalog.models[row["model_id"]]
-        overages[period_of[row["account_id"]]].append(
-            OverageUse(
-                model_id=model.pk,
-                model_name=model.name,
-                is_text=model.kind == AIModel.Kind.TEXT,
-                rank=catalog.model_rank[model.pk],
-                overage=row["total"],
-                input_tokens=row["input_tokens"],
-                output_tokens=row["output_tokens"],
-                images=row["images"],
+    priced_overages = priced_overages_load(periods=period_of, month=month, book=catalog.prices)
+    for period_id, priced in priced_overages.items():
+        for use in priced:
+            model = catalog.models[use.model_id]
+            overages[period_id].append(
+                OverageUse(
+                    model_id=model.pk,
+                    model_name=model.name,
+                    rank=catalog.model_rank[model.pk],
+                    unit=use.unit,
+                    unit_price=use.unit_price,
+                    quantity=use.quantity,
+                    first_at=use.first_at,
+                )
             )
-        )
     return {
         period_id: bill_draft(
             fees=fees[period_id], overages=overages[period_id], tva_rate=tva_rates[account_id]
@@ -219,4 +244,7 @@ def bill_so_far(*, period: BillingPeriod) -> Bill:
         tva_rates={period.account_id: rate},
         catalog=BillCatalog.load(),
     )
-    return bills[period.pk]
+    bill = bills[period.pk]
+    if any(line.kind == OVERAGE for line in bill.lines):
+        bill = replace(bill, note=period_credits_note(period))
+    return bill

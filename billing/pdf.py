@@ -15,7 +15,8 @@ from fpdf.fonts import FontFace
 from iafactory.formatting import date_label, format_money, month_label
 
 from .models import Invoice
-from .services.invoices import amount_in_words, line_quantity, tva_label
+from .overage import invoice_credits_note
+from .services.invoices import amount_in_words, line_quantity, line_unit_price, tva_label
 
 COMPRESS = True  # tests turn it off to read the text of a Helvetica PDF
 FONT_DIRS = (
@@ -233,8 +234,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.set_draw_color(*LINE)
     heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=INK)
     with pdf.table(
-        col_widths=(10, 92, 46, 32),
-        text_align=("CENTER", "LEFT", "RIGHT", "RIGHT"),
+        col_widths=(10, 78, 32, 32, 28),
+        text_align=("CENTER", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
         headings_style=heading,
         borders_layout=TableBordersLayout.HORIZONTAL_LINES,
         line_height=4.6,
@@ -244,14 +245,21 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         cell_fill_mode=TableCellFillMode.ROWS,
     ) as table:
         row = table.row()
-        for title in ("N°", "Désignation", "Quantité", "Montant HT"):
+        for title in ("N°", "Désignation", "Quantité", "Prix unitaire HT", "Montant HT"):
             row.cell(title)
         for line in lines:
             row = table.row()
             row.cell(str(line.position))
             row.cell(line.description)
             row.cell(line_quantity(line))
+            row.cell(line_unit_price(line))
             row.cell(format_money(line.amount))
+
+    note = invoice_credits_note(invoice, lines)
+    if note:  # issue 15: what the credits paid, and the rounding rule
+        pdf.ln(1)
+        pdf.font(7.5, color=MUTED)
+        pdf.multi_cell(180, 3.6, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     # Totals, right-aligned.
     pdf.ln(4)

@@ -28,7 +28,7 @@ class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     can_delete = False
-    fields = ("position", "kind_display", "description", "quantity", "amount")
+    fields = ("position", "kind_display", "description", "quantity", "unit_price", "amount")
     readonly_fields = fields
     ordering = ("position",)
 

@@ -12,6 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from iafactory.formatting import format_dzd
 
 from ..models import (
     AccountStanding,
@@ -106,6 +109,12 @@ class TransferProofAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.base_fields["date_recue"].initial = local_date(timezone.now())
+        if obj is not None and obj.recharge_id:  # a recharge is credited, not an invoice paid
+            form.base_fields["decision"].choices = [
+                ("", "—"),
+                ("approve", _("Accepter (recharge créditée)")),
+                ("reject", "Refuser"),
+            ]
         if obj is not None and obj.invoice_id:
             form.base_fields["montant_recu"].initial = invoice_balance_due(obj.invoice)
         elif obj is not None:
@@ -322,7 +331,7 @@ def credit_note_view(model_admin, request: HttpRequest, pk: int) -> HttpResponse
     choices = [
         (
             str(line.pk),
-            f"{line.description} — {line.amount - line_credited(line)} DZD HT à créditer",
+            f"{line.description} — {format_dzd(line.amount - line_credited(line))} HT à créditer",
         )
         for line in lines
     ]

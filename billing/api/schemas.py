@@ -129,6 +129,17 @@ class BillLineOut(serializers.Serializer):
     input_tokens = serializers.IntegerField(allow_null=True)
     output_tokens = serializers.IntegerField(allow_null=True)
     images = serializers.IntegerField(allow_null=True)
+    unit = serializers.ChoiceField(
+        choices=["input", "output", "image", ""],
+        help_text="Lignes de dépassement : tokens en entrée, en sortie, ou images (issue 15).",
+    )
+    unit_price = serializers.CharField(
+        allow_null=True, help_text="DZD HT par million de tokens, ou par image."
+    )
+    quantity = serializers.CharField(
+        allow_null=True,
+        help_text="Quantité facturée au-delà des crédits : montant = quantité × prix unitaire.",
+    )
 
 
 class BillOut(serializers.Serializer):
@@ -151,6 +162,9 @@ def bill_json(bill: Bill) -> dict:
                 "input_tokens": line.input_tokens,
                 "output_tokens": line.output_tokens,
                 "images": line.images,
+                "unit": line.unit,
+                "unit_price": None if line.unit_price is None else f"{line.unit_price:f}",
+                "quantity": None if line.billed_quantity is None else f"{line.billed_quantity:f}",
             }
             for line in bill.lines
         ],

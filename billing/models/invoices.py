@@ -4,7 +4,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 
 from accounts.models import Account
-from catalog.models import AIModel, Plan
+from catalog.models import PRICE_DIGITS, AIModel, Plan
 
 from ..money import AMOUNT_DIGITS
 from .usage import BillingPeriod
@@ -103,6 +103,12 @@ class Invoice(models.Model):
         return self.number
 
 
+class OverageUnit(models.TextChoices):
+    INPUT = "input", "1M tokens en entrée"
+    OUTPUT = "output", "1M tokens en sortie"
+    IMAGE = "image", "image"
+
+
 class InvoiceLine(models.Model):
     class Kind(models.TextChoices):
         FEE = "fee", "Abonnement"
@@ -125,6 +131,15 @@ class InvoiceLine(models.Model):
     input_tokens = models.BigIntegerField("tokens input", null=True, blank=True)
     output_tokens = models.BigIntegerField("tokens output", null=True, blank=True)
     images = models.BigIntegerField("images", null=True, blank=True)
+    # Overage lines (issue 15): the quantity beyond the credits at one unit price, so that
+    # quantity × unit price = amount (billing/overage.py). Empty on lines issued before.
+    unit = models.CharField(
+        "unité", max_length=6, choices=OverageUnit.choices, blank=True, default=""
+    )
+    unit_price = models.DecimalField("prix unitaire HT", null=True, blank=True, **PRICE_DIGITS)
+    billed_quantity = models.DecimalField(
+        "quantité facturée", max_digits=24, decimal_places=3, null=True, blank=True
+    )
     amount = models.DecimalField("montant HT", **AMOUNT_DIGITS)
 
     class Meta:

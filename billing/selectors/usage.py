@@ -194,7 +194,7 @@ USAGE_CSV_HEADER = [
     "Sur les crédits (DZD)",
     "Sur le solde prépayé (DZD)",
     "Dépassement (DZD)",
-    "Abandonné (DZD)",
+    "Non facturé (DZD)",
 ]
 
 

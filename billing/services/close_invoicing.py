@@ -154,6 +154,9 @@ def invoices_issue(
             input_tokens=line.input_tokens,
             output_tokens=line.output_tokens,
             images=line.images,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            billed_quantity=line.billed_quantity,
             amount=line.amount,
         )
         for invoice, draft in zip(invoices, drafts, strict=True)

@@ -21,6 +21,7 @@ from accounts.selectors import billing_recipients, recipients_prefetch
 from iafactory.formatting import day_label, format_integer, format_money, month_label
 
 from ..models import DEFAULT_PAYMENT_TERMS, BillingSettings, Invoice, InvoiceLine, Payment
+from ..overage import quantity_label, unit_price_label
 from ..periods import Month
 
 logger = logging.getLogger(__name__)
@@ -64,12 +65,22 @@ def line_quantity(line: InvoiceLine) -> str:
     """« 30 jours », « 12 images », or input and output tokens on two lines."""
     if line.kind == InvoiceLine.Kind.FEE:
         return f"{line.days} jour{'s' if line.days and line.days > 1 else ''}"
+    if line.unit:  # issue 15: the quantity beyond the credits, at one unit price
+        return quantity_label(unit=line.unit, quantity=line.billed_quantity)
     if line.images is not None:
         return f"{format_integer(line.images)} image{'s' if line.images > 1 else ''}"
     return (
         f"{format_integer(line.input_tokens or 0)} tokens entrée\n"
         f"{format_integer(line.output_tokens or 0)} tokens sortie"
     )
+
+
+def line_unit_price(line: InvoiceLine) -> str:
+    """« 250,00 DZD / 1M tokens », « 8,00 DZD / image »; empty on fee lines and on overage
+    lines issued before unit prices were printed."""
+    if not line.unit:
+        return ""
+    return unit_price_label(unit=line.unit, unit_price=line.unit_price)
 
 
 def seller_snapshot(billing: BillingSettings) -> dict[str, str | int]:

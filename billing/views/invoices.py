@@ -11,8 +11,9 @@ from iafactory.formatting import month_label
 
 from ..chargily import chargily_enabled
 from ..models import Invoice
+from ..overage import invoice_credits_note
 from ..pdf import invoice_pdf
-from ..services.invoices import amount_in_words, line_quantity
+from ..services.invoices import amount_in_words, line_quantity, line_unit_price
 from ..services.payments import OPEN_STATUSES, invoice_amounts
 from .payments import ProofForm
 
@@ -44,6 +45,7 @@ def invoice_detail(request, number: str):
     lines = list(invoice.lines.order_by("position"))
     for line in lines:
         line.quantity = line_quantity(line)
+        line.unit_price_label = line_unit_price(line)
     paid, credited, due = invoice_amounts(invoice)
     return render(
         request,
@@ -55,6 +57,7 @@ def invoice_detail(request, number: str):
             "month_label": month_label(invoice.month),
             "tva_exempt": invoice.tva_rate == 0,
             "amount_in_words": amount_in_words(invoice.total_ttc),
+            "credits_note": invoice_credits_note(invoice, lines),
             # h11: what is owed, what was received, and how to pay (issue 12).
             "paid": paid,
             "credited": credited,

@@ -75,6 +75,9 @@ def test_account_shows_the_current_period(starter_key):
                     "input_tokens": None,
                     "output_tokens": None,
                     "images": None,
+                    "unit": "",
+                    "unit_price": None,
+                    "quantity": None,
                 }
             ],
             "ht": "500.00",

@@ -9,6 +9,7 @@ import pytest
 from billing.bill import FEE, OVERAGE, FeeUse, OverageUse, bill_draft, bill_so_far
 from billing.metering import usage_record_batch
 from billing.models import BillingPeriod, BillingSettings, Invoice
+from billing.overage import IMAGE, OUTPUT
 from billing.periods import Month
 from billing.services.close import period_close
 from billing.services.subscriptions import subscription_upgrade
@@ -27,7 +28,10 @@ def fee(amount, first_day=1, days=30, name="Starter"):
 
 
 def overage(amount, rank, name="GPT-4.1", is_text=True):
-    return OverageUse(rank, name, is_text, rank, Decimal(amount), 500, 1500, 3)
+    """One unit (an output token, an image) priced so that the line's exact amount is `amount`."""
+    unit, per = (OUTPUT, 1_000_000) if is_text else (IMAGE, 1)
+    quantity = Decimal(1) if Decimal(amount) else Decimal(0)
+    return OverageUse(rank, name, rank, unit, Decimal(amount) * per, quantity, OCTOBER_FIRST)
 
 
 @pytest.mark.parametrize(
@@ -67,10 +71,10 @@ def test_fee_lines_come_first_by_day_then_overage_in_catalog_order():
     assert [(line.kind, line.description) for line in bill.lines] == [
         (FEE, "Formule Starter — 1er au 15 novembre 2026 (15 jours)"),
         (FEE, "Formule Expert — 16 au 30 novembre 2026 (15 jours)"),
-        (OVERAGE, "Consommation au-delà des crédits — GPT-4.1"),
-        (OVERAGE, "Consommation au-delà des crédits — FLUX"),
+        (OVERAGE, "Consommation au-delà des crédits — GPT-4.1, tokens en sortie"),
+        (OVERAGE, "Consommation au-delà des crédits — FLUX, images"),
     ]
-    assert [(line.input_tokens, line.images) for line in bill.lines[2:]] == [(500, None), (None, 3)]
+    assert [(line.output_tokens, line.images) for line in bill.lines[2:]] == [(1, None), (None, 1)]
 
 
 def text(key, idem, day, input_tokens=500_000, output_tokens=1_500_000, model="gpt-4.1"):
@@ -158,7 +162,7 @@ def test_the_bill_so_far_on_the_last_day_is_the_invoice_the_close_issues(freeze)
     for key in keys[:5]:
         assert bill_as_invoice(bills[key.account_id]) == invoice_as_bill(invoices[key.account_id])
     # The table covers every kind of line: two prorated fees, text and image overage, exempt.
-    assert [len(bills[key.account_id].lines) for key in keys[:5]] == [1, 3, 3, 2, 2]
+    assert [len(bills[key.account_id].lines) for key in keys[:5]] == [1, 4, 4, 3, 3]
     assert bills[exempt.account_id].tva == 0
     assert bills[heavy.account_id].tva > 0
 

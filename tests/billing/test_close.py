@@ -145,27 +145,44 @@ def test_standard_account_with_overage_on_two_models_gets_the_exact_invoice(free
             None,
             Decimal("1000.00"),
         ),
+        # Issue 15: one line per unit and price, quantity × unit price = amount.
         (
             "overage",
-            "Consommation au-delà des crédits — GPT-4.1",
+            "Consommation au-delà des crédits — GPT-4.1, tokens en entrée",
             334_336,
+            None,
+            None,
+            Decimal("83.58"),  # 334 336 × 250 / 1M = 83.584
+        ),
+        (
+            "overage",
+            "Consommation au-delà des crédits — GPT-4.1, tokens en sortie",
+            None,
             125_461,
             None,
-            Decimal("209.05"),
+            Decimal("125.46"),  # 125 461 × 1 000 / 1M = 125.461
         ),
         (
             "overage",
-            "Consommation au-delà des crédits — Claude Sonnet 4.5",
-            1_000_000,
-            100_000,
+            "Consommation au-delà des crédits — Claude Sonnet 4.5, tokens en sortie",
             None,
-            Decimal("125.00"),
+            33_333,  # the input (750.00) and 66 667 output tokens (250.00) on the credits
+            None,
+            Decimal("125.00"),  # 33 333 × 3 750 / 1M = 124.99875
         ),
     ]
-    assert invoice.total_ht == Decimal("1334.05")
+    assert [
+        (line.unit, line.unit_price, line.billed_quantity)
+        for line in invoice.lines.order_by("position")[1:]
+    ] == [
+        ("input", Decimal("250"), Decimal("334336")),
+        ("output", Decimal("1000"), Decimal("125461")),
+        ("output", Decimal("3750"), Decimal("33333")),
+    ]
+    assert invoice.total_ht == Decimal("1334.04")
     assert invoice.tva_rate == Decimal("19.00")
-    assert invoice.tva_amount == Decimal("253.47")  # 253.4695
-    assert invoice.total_ttc == Decimal("1587.52")
+    assert invoice.tva_amount == Decimal("253.47")  # 253.4676
+    assert invoice.total_ttc == Decimal("1587.51")
     assert (invoice.customer_name, invoice.customer_email, invoice.customer_nif) == (
         "Atlas Numérique SARL",
         "amina@atlas.dz",
@@ -398,7 +415,7 @@ def test_pay_as_you_go_without_formula_is_invoiced_for_its_overage_only(freeze):
     assert invoice_lines(invoice) == [
         (
             "overage",
-            "Consommation au-delà des crédits — FLUX.1 schnell",
+            "Consommation au-delà des crédits — FLUX.1 schnell, images",
             None,
             None,
             3,
@@ -659,15 +676,16 @@ def test_the_number_of_queries_does_not_grow_with_the_accounts_of_a_chunk(freeze
     freeze(CLOSE_TIME)
     with CaptureQueriesContext(connection) as three_accounts:
         period_close(month=NOVEMBER, chunk_size=100)
-    # 33 invoices fit one SQLite insert (999 parameters / 25 invoice columns, h11's due date
-    # and kind included); PostgreSQL inserts any number in one statement.
-    overage_accounts(30, occurred_at=datetime(2026, 12, 10, 12, 0, tzinfo=ALGIERS))
+    # 23 invoices fit one SQLite insert (999 parameters / 25 invoice columns, h11's due date
+    # and kind included), and their 46 lines (input, output) another; PostgreSQL inserts any
+    # number in one statement.
+    overage_accounts(20, occurred_at=datetime(2026, 12, 10, 12, 0, tzinfo=ALGIERS))
     freeze("2027-01-01 00:05 +01:00")
 
     with CaptureQueriesContext(connection) as thirty_three_accounts:
         period_close(month=DECEMBER, chunk_size=100)
 
-    assert Invoice.objects.filter(month=DECEMBER.first_day).count() == 33
+    assert Invoice.objects.filter(month=DECEMBER.first_day).count() == 23
     assert len(thirty_three_accounts) == len(three_accounts)
 
 

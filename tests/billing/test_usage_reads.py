@@ -94,9 +94,9 @@ def test_the_page_reads_the_rollups_and_its_model_rows_add_up_to_the_total(clien
     assert usage.totals["cost"] == Decimal("11.015")
     html = response.content.decode()
     table = html.split('id="usage-per-model"')[1].split("</table>")[0]
-    assert '<td class="num">9,01</td>' in table
-    assert '<td class="num">2,01</td>' in table
-    assert '<td class="num">11,02</td>' in table.split("<tfoot>")[1]
+    assert '<td class="num" data-label="Coût (DZD)">9,01</td>' in table
+    assert '<td class="num" data-label="Coût (DZD)">2,01</td>' in table
+    assert '<td class="num" data-label="Coût (DZD)">11,02</td>' in table.split("<tfoot>")[1]
     assert "99,00" not in html
 
 
@@ -211,7 +211,7 @@ def test_the_export_is_a_french_csv_one_row_per_day_model_and_key(client, rollup
         "Sur les crédits (DZD)",
         "Sur le solde prépayé (DZD)",
         "Dépassement (DZD)",
-        "Abandonné (DZD)",
+        "Non facturé (DZD)",
     ]
     first, second = sorted([production.prefix, staging.prefix])
     assert [line[:3] for line in lines[1:]] == [
