@@ -6,4 +6,5 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("espace-client/coordonnees/", views.coordonnees, name="coordonnees"),
+    path("langue/", views.language_set, name="language"),
 ]

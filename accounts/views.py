@@ -4,10 +4,13 @@ The formula, credits, API keys and pay-as-you-go pages are billing's (billing/vi
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from . import services
 from .forms import BillingDetailsForm
+from .language import supported
 from .selectors import account_for_user
 
 # Billing details
@@ -24,8 +27,10 @@ def coordonnees(request):
             services.account_billing_update(account=account, **form.cleaned_data)
             messages.success(
                 request,
-                "Coordonnées de facturation enregistrées : elles figureront sur vos "
-                "prochaines factures.",
+                _(
+                    "Coordonnées de facturation enregistrées : elles figureront sur vos "
+                    "prochaines factures."
+                ),
             )
             return redirect("accounts:dashboard")
     else:
@@ -40,3 +45,17 @@ def coordonnees(request):
         "accounts/coordonnees.html",
         {"active": "coordonnees", "account": account, "form": form},
     )
+
+
+# Language
+
+
+@require_POST
+def language_set(request):
+    """The header's switch: Django's set_language (cookie, back to `next`), and for a logged-in
+    user the choice saved on the account, which e-mails and invoices follow (issue 15)."""
+    response = set_language(request)
+    language = supported(request.POST.get("language"))
+    if language and request.user.is_authenticated:
+        services.user_language_set(user=request.user, language=language)
+    return response
