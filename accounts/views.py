@@ -1,6 +1,7 @@
 """The espace client's identity pages: every view works on the logged-in user's own account only.
 The formula, credits, API keys and pay-as-you-go pages are billing's (billing/views/espace.py)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -56,6 +57,9 @@ def language_set(request):
     user the choice saved on the account, which e-mails and invoices follow (issue 15)."""
     response = set_language(request)
     language = supported(request.POST.get("language"))
-    if language and request.user.is_authenticated:
+    if not language:
+        # Django accepts any language it has a catalog for; the portal offers three.
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    elif request.user.is_authenticated:
         services.user_language_set(user=request.user, language=language)
     return response
