@@ -121,7 +121,8 @@ def test_money_follows_the_language_with_dinars_written_in_arabic(
         assert formatting.format_money(Decimal("1190.4")) == money_shown
         assert dzd(Decimal("1190.4")) == dzd_shown
         assert formatting.format_integer(1_200_000) == integer_shown
-        assert formatting.format_money(Decimal("-0.004")) == ("0.00" if language == "en" else "0,00")
+        zero = "0.00" if language == "en" else "0,00"
+        assert formatting.format_money(Decimal("-0.004")) == zero
 
 
 @pytest.mark.parametrize(

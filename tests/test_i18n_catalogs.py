@@ -39,9 +39,7 @@ def untranslated(po: polib.POFile) -> list[str]:
         if not entry.obsolete
         and (
             "fuzzy" in entry.flags
-            or not (
-                all(entry.msgstr_plural.values()) if entry.msgid_plural else entry.msgstr
-            )
+            or not (all(entry.msgstr_plural.values()) if entry.msgid_plural else entry.msgstr)
         )
     ]
 
@@ -102,7 +100,7 @@ def test_the_committed_catalogs_hold_every_string_of_the_sources(tmp_path):
     shutil.copytree(ROOT / "locale", tmp_path / "locale", ignore=shutil.ignore_patterns("*.mo"))
     shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")
 
-    subprocess.run(
+    subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
         [sys.executable, "manage.py", "makemessages", "--no-obsolete", "-v0"]
         + [f"-l{language}" for language in LANGUAGES],
         cwd=tmp_path,
