@@ -95,7 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # French money, dates and quantities for every template: {% load formatting %}.
+            # Money, dates and quantities in the page's language: {% load formatting %}.
             "libraries": {"formatting": "iafactory.formatting_tags"},
         },
     },
