@@ -2,6 +2,7 @@
 an Arabic and an English translation that keeps its placeholders and markup, and the committed
 catalogs are those the sources produce."""
 
+import gettext
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from iafactory import formatting
+from iafactory.catalogs import main
 
 ROOT = Path(settings.BASE_DIR)
 LANGUAGES = ["ar", "en"]
@@ -112,3 +114,16 @@ def test_the_committed_catalogs_hold_every_string_of_the_sources(tmp_path):
     assert missing == {language: [] for language in LANGUAGES}, (
         "Run `make messages`, then translate the empty msgstr in locale/ar and locale/en."
     )
+
+
+def test_catalogs_compile_without_gnu_gettext(tmp_path):
+    """A server without the gettext package compiles the catalogs with polib (make install)."""
+    mo = tmp_path / "django.mo"
+    main(["--check-format", "-o", str(mo), str(ROOT / "locale/ar/LC_MESSAGES/django.po")])
+
+    arabic = gettext.GNUTranslations(mo.open("rb"))
+    assert arabic.gettext("Tableau de bord") == "لوحة القيادة"
+    assert arabic.pgettext("crédits", "Inclus") == "المشمولة"
+    assert arabic.ngettext(
+        "<strong>%(keys)s</strong> clé API active", "<strong>%(keys)s</strong> clés API actives", 2
+    ) == ("<strong>%(keys)s</strong> مفتاحا API نشطان")
