@@ -7,15 +7,24 @@ PORT ?= 8000
 # Links printed and e-mailed by `make run` follow the port: `make run PORT=8101`.
 SITE_URL ?= http://127.0.0.1:$(PORT)
 
-.PHONY: install install-gateway run web gateway test lint bench clean
+.PHONY: install install-gateway run web gateway test lint bench clean catalogs messages
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed catalogs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
+
+# The translations (locale/*/LC_MESSAGES/django.po, committed) compiled to .mo (not committed):
+# GNU gettext's msgfmt when installed, polib otherwise. Up-to-date catalogs are skipped.
+catalogs: $(VENV)/.installed
+	DEBUG=1 $(PY) manage.py compilemessages --verbosity 0
+
+# After wrapping new strings: refresh the catalogs, then fill the empty msgstr (ar, en).
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages -l ar -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*'
 
 # Online payment in `make run`/`make web`: Chargily in test mode against the portal's own local
 # stand-in (/chargily-test/, DEBUG only): « Payer en ligne », then « Payer (mode test) ».

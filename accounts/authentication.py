@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -22,12 +23,12 @@ def _bearer(request) -> str | None:
         return None
     if len(header) != 2:
         raise exceptions.AuthenticationFailed(
-            "En-tête Authorization invalide : « Bearer <secret> » attendu."
+            _("En-tête Authorization invalide : « Bearer <secret> » attendu.")
         )
     try:
         return header[1].decode()
     except UnicodeError:
-        raise exceptions.AuthenticationFailed("Secret invalide.") from None
+        raise exceptions.AuthenticationFailed(_("Secret invalide.")) from None
 
 
 def _throttled_failures(authenticate):
@@ -65,7 +66,7 @@ class CustomerKeyAuthentication(BaseAuthentication):
             return None
         key, refusal = api_key_lookup(raw)
         if refusal is not None:
-            raise exceptions.AuthenticationFailed(KEY_REFUSALS[refusal])
+            raise exceptions.AuthenticationFailed(_(KEY_REFUSALS[refusal]))
         _mark_used(key)
         return key.account.owner, key
 

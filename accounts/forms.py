@@ -8,14 +8,16 @@ from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from django import forms
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from . import invitations as invites
 from .current import SESSION_KEY as SESSION_ACCOUNT
-from .services import account_create
+from .language import supported
+from .services import account_create, user_language_set
 
 NO_PLAN = "aucune"
-EMAIL_LABEL = "Adresse e-mail"
+EMAIL_LABEL = _("Adresse e-mail")
 
 
 class AddEmailForm(AllauthAddEmailForm):
@@ -42,9 +44,9 @@ class SignupForm(AllauthSignupForm):
     """allauth's sign-up plus the organisation's name: every new user gets an account."""
 
     organisation = forms.CharField(
-        label="Nom de votre organisation",
+        label=_("Nom de votre organisation"),
         max_length=200,
-        help_text="Entreprise, administration ou association : il figurera sur vos factures.",
+        help_text=_("Entreprise, administration ou association : il figurera sur vos factures."),
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     field_order = ["organisation", "email", "password1", "password2"]
@@ -68,7 +70,7 @@ class SignupForm(AllauthSignupForm):
     def clean_organisation(self):
         name = self.cleaned_data["organisation"].strip()
         if not name:
-            raise forms.ValidationError("Indiquez le nom de votre organisation.")
+            raise forms.ValidationError(_("Indiquez le nom de votre organisation."))
         return name
 
     def clean_email(self):
@@ -83,6 +85,8 @@ class SignupForm(AllauthSignupForm):
     def save(self, request):
         with transaction.atomic():
             user = super().save(request)
+            # The language the sign-up page was read in: the verification e-mail follows it.
+            user_language_set(user=user, language=supported(translation.get_language()))
             if self.invitation is None:
                 account_create(owner=user, name=self.cleaned_data["organisation"])
             else:
@@ -110,21 +114,21 @@ class PlanChoiceForm(forms.Form):
         if slug == NO_PLAN:
             return None
         if slug not in self.plans:
-            raise forms.ValidationError("Cette formule n'existe pas ou n'est plus proposée.")
+            raise forms.ValidationError(_("Cette formule n'existe pas ou n'est plus proposée."))
         return self.plans[slug]
 
 
 class ApiKeyCreateForm(forms.Form):
     name = forms.CharField(
-        label="Nom de la clé",
+        label=_("Nom de la clé"),
         max_length=80,
-        help_text="Pour vous y retrouver : « Production », « Serveur de test »…",
+        help_text=_("Pour vous y retrouver : « Production », « Serveur de test »…"),
     )
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Donnez un nom à la clé.")
+            raise forms.ValidationError(_("Donnez un nom à la clé."))
         return name
 
 
@@ -133,19 +137,20 @@ class PaygForm(forms.Form):
     while on) asks for an amount, or « sans plafond » ticked as an explicit choice."""
 
     enabled = forms.TypedChoiceField(
-        choices=[("1", "activé"), ("0", "désactivé")], coerce=lambda value: value == "1"
+        choices=[("1", _("activé")), ("0", _("désactivé"))], coerce=lambda value: value == "1"
     )
     cap = forms.DecimalField(
-        label="Plafond mensuel de dépassement (DZD HT)",
+        label=_("Plafond mensuel de dépassement (DZD HT)"),
         required=False,
         min_value=0,
         max_digits=14,
         decimal_places=2,
         localize=True,
-        help_text="Au-delà, l'API s'arrête jusqu'au mois suivant ou jusqu'à ce que vous le "
-        "releviez.",
+        help_text=_(
+            "Au-delà, l'API s'arrête jusqu'au mois suivant ou jusqu'à ce que vous le releviez."
+        ),
     )
-    no_cap = forms.BooleanField(label="Sans plafond", required=False)
+    no_cap = forms.BooleanField(label=_("Sans plafond"), required=False)
 
     def clean(self):
         data = super().clean()
@@ -154,40 +159,40 @@ class PaygForm(forms.Form):
                 data["cap"] = None
             elif data.get("cap") is None:
                 raise forms.ValidationError(
-                    "Indiquez un plafond mensuel, ou cochez « Sans plafond »."
+                    _("Indiquez un plafond mensuel, ou cochez « Sans plafond ».")
                 )
         return data
 
 
 class ApiKeyUpdateForm(forms.Form):
-    name = forms.CharField(label="Nom", max_length=80)
+    name = forms.CharField(label=_("Nom"), max_length=80)
     budget = forms.DecimalField(
-        label="Budget mensuel (DZD HT)",
+        label=_("Budget mensuel (DZD HT)"),
         required=False,
         min_value=Decimal("0.01"),
         max_digits=14,
         decimal_places=2,
         localize=True,
-        help_text="Vide : pas de budget.",
+        help_text=_("Vide : pas de budget."),
     )
     expires_on = forms.DateField(
-        label="Expire le",
+        label=_("Expire le"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Vide : n'expire pas. La clé cesse de fonctionner ce jour-là à 0 h (Alger).",
+        help_text=_("Vide : n'expire pas. La clé cesse de fonctionner ce jour-là à 0 h (Alger)."),
     )
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Donnez un nom à la clé.")
+            raise forms.ValidationError(_("Donnez un nom à la clé."))
         return name
 
 
 class BillingDetailsForm(forms.Form):
-    name = forms.CharField(label="Raison sociale", max_length=200)
+    name = forms.CharField(label=_("Raison sociale"), max_length=200)
     billing_address = forms.CharField(
-        label="Adresse de facturation",
+        label=_("Adresse de facturation"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
     )
@@ -195,25 +200,25 @@ class BillingDetailsForm(forms.Form):
         label="NIF",
         required=False,
         regex=r"^\d{15,20}$",
-        error_messages={"invalid": "Le NIF se compose de 15 à 20 chiffres."},
-        help_text="Numéro d'identification fiscale (facultatif).",
+        error_messages={"invalid": _("Le NIF se compose de 15 à 20 chiffres.")},
+        help_text=_("Numéro d'identification fiscale (facultatif)."),
     )
     nis = forms.RegexField(
         label="NIS",
         required=False,
         regex=r"^\d{15,20}$",
-        error_messages={"invalid": "Le NIS se compose de 15 à 20 chiffres."},
-        help_text="Numéro d'identification statistique (facultatif).",
+        error_messages={"invalid": _("Le NIS se compose de 15 à 20 chiffres.")},
+        help_text=_("Numéro d'identification statistique (facultatif)."),
     )
     rc = forms.CharField(
         label="RC",
         required=False,
         max_length=30,
-        help_text="Numéro du registre du commerce (facultatif).",
+        help_text=_("Numéro du registre du commerce (facultatif)."),
     )
     article = forms.CharField(
-        label="Article d'imposition",
+        label=_("Article d'imposition"),
         required=False,
         max_length=30,
-        help_text="Numéro d'article d'imposition (facultatif).",
+        help_text=_("Numéro d'article d'imposition (facultatif)."),
     )

@@ -36,6 +36,9 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField("adresse e-mail", unique=True)
+    # The language of the customer's pages, e-mails and invoices (settings.LANGUAGES); "": not
+    # chosen, settings.LANGUAGE_CODE applies. Readers: `user.language or settings.LANGUAGE_CODE`.
+    language = models.CharField("langue", max_length=8, blank=True, default="", db_default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

@@ -1,18 +1,20 @@
 from django.db.models import F, Prefetch
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .current import memberships_of
 from .keys import hash_secret
 from .models import Account, ApiKey, Membership, Role
 
 # Why a key may not be used (api_key_lookup's reasons), as told to the caller: the API's 401s
-# and the gateway's authorization answers.
+# and the gateway's authorization answers. French here (the gateway's answers stay French); the
+# customer API translates them with gettext at the time of the answer (Accept-Language).
 KEY_REFUSALS = {
-    "unknown_key": "Clé API inconnue.",
-    "revoked_key": "Clé API révoquée.",
-    "expired_key": "Clé API expirée.",
-    "inactive_account": "Compte désactivé par IAFactory.",
+    "unknown_key": gettext_noop("Clé API inconnue."),
+    "revoked_key": gettext_noop("Clé API révoquée."),
+    "expired_key": gettext_noop("Clé API expirée."),
+    "inactive_account": gettext_noop("Compte désactivé par IAFactory."),
 }
 
 

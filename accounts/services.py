@@ -2,8 +2,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .keys import API_KEY_PREFIX, new_secret
@@ -19,6 +21,16 @@ def account_create(*, owner: User, name: str) -> Account:
     Membership.objects.create(account=account, user=owner, role=Role.OWNER)
     account_created.send(sender=Account, account=account)
     return account
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Saves the language of the user's pages, e-mails and invoices: one of settings.LANGUAGES
+    codes, or "" for the default (issue 15). Raises ValueError for any other code."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValueError(f"Unsupported language: {language!r}")
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
 
 
 @transaction.atomic
@@ -57,9 +69,9 @@ def api_key_update(
     audit trail with what changed. A budget applies at once to the current month's spend."""
     name = name.strip()
     if not name:
-        raise ApiKeyError("Le nom de la clé est obligatoire.")
+        raise ApiKeyError(_("Le nom de la clé est obligatoire."))
     if budget is not None and budget < Decimal("0.01"):
-        raise ApiKeyError("Le budget mensuel doit être d'au moins 0,01 DZD.")
+        raise ApiKeyError(_("Le budget mensuel doit être d'au moins 0,01 DZD."))
     key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
     before = {"nom": key.name, "budget": key.monthly_budget, "expire_le": key.expires_at}
     key.name = name[: ApiKey._meta.get_field("name").max_length]

@@ -28,4 +28,5 @@ urlpatterns = [
     path("espace-client/journal/", team_views.audit, name="audit"),
     path("espace-client/compte/", team_views.switch, name="switch"),
     path("invitation/<str:token>/", team_views.invitation, name="invitation"),
+    path("langue/", views.language_set, name="language"),
 ]

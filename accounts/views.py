@@ -1,12 +1,16 @@
 """The espace client's identity pages: every view works on the request's current account only.
 The formula, credits, API keys and pay-as-you-go pages are billing's (billing/views/espace.py)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from . import services
 from .forms import BillingDetailsForm
+from .language import supported
 from .permissions import requires
 
 # Billing details
@@ -23,8 +27,10 @@ def coordonnees(request):
             services.account_billing_update(account=account, **form.cleaned_data)
             messages.success(
                 request,
-                "Coordonnées de facturation enregistrées : elles figureront sur vos "
-                "prochaines factures.",
+                _(
+                    "Coordonnées de facturation enregistrées : elles figureront sur vos "
+                    "prochaines factures."
+                ),
             )
             return redirect("accounts:dashboard")
     else:
@@ -39,3 +45,20 @@ def coordonnees(request):
         "accounts/coordonnees.html",
         {"active": "coordonnees", "account": account, "form": form},
     )
+
+
+# Language
+
+
+@require_POST
+def language_set(request):
+    """The header's switch: Django's set_language (cookie, back to `next`), and for a logged-in
+    user the choice saved on the account, which e-mails and invoices follow (issue 15)."""
+    response = set_language(request)
+    language = supported(request.POST.get("language"))
+    if not language:
+        # Django accepts any language it has a catalog for; the portal offers three.
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    elif request.user.is_authenticated:
+        services.user_language_set(user=request.user, language=language)
+    return response

@@ -1,5 +1,6 @@
 """The `formatting` template library (`{% load formatting %}`), registered in settings.TEMPLATES:
-the filters of iafactory.formatting for pages, PDFs and e-mails. Empty values render as ""."""
+the filters of iafactory.formatting for pages, PDFs and e-mails, in the active language (the
+`_fr` names date from when French was the only one). Empty values render as ""."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def money(value) -> str:
 
 @register.filter
 def dzd(value) -> str:
-    """1 000,00 DZD"""
+    """1 000,00 DZD · 1.000,00 د.ج (ar) · 1,000.00 DZD (en)"""
     return "" if _blank(value) else formatting.format_dzd(value)
 
 

@@ -17,6 +17,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 
@@ -74,7 +75,7 @@ def auth_failures_check(request) -> None:
     if not allowed:
         raise Throttled(
             wait=retry_after,
-            detail="Trop d'échecs d'authentification depuis cette adresse.",
+            detail=_("Trop d'échecs d'authentification depuis cette adresse."),
         )
 
 

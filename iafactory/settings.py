@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -90,10 +91,11 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # French money, dates and quantities for every template: {% load formatting %}.
+            # Money, dates and quantities in the page's language: {% load formatting %}.
             "libraries": {"formatting": "iafactory.formatting_tags"},
         },
     },
@@ -201,8 +203,15 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[IAFactory] "
 
+# French by default; Arabic (right to left) and English offered by the header's switch. No URL
+# prefix: the language comes from the logged-in user's choice (User.language), else the
+# django_language cookie, else Accept-Language (issue 15). Catalogs: locale/<lang>/LC_MESSAGES.
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", "Français")]
+LANGUAGES = [("fr", "Français"), ("ar", "العربية"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The choice outlives the session (logout) for a year.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Africa/Algiers"
 USE_I18N = True
 USE_TZ = True

@@ -1,10 +1,30 @@
 import importlib
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from django.utils.translation import trans_real
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compiled_catalogs():
+    """The translations' .mo files are not committed (make install compiles them): compile any
+    missing or older than its .po, so a fresh checkout's tests see Arabic and English."""
+    from django.conf import settings
+
+    from iafactory.catalogs import compile_catalog
+
+    for locale_dir in settings.LOCALE_PATHS:
+        for po in Path(locale_dir).glob("*/LC_MESSAGES/*.po"):
+            mo = po.with_suffix(".mo")
+            if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+                compile_catalog(po, mo)
+                # Catalogs already loaded by an import-time gettext are read again.
+                trans_real._translations = {}
+                trans_real._default = None
 
 
 @pytest.fixture(autouse=True)

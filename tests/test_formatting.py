@@ -101,3 +101,45 @@ def test_the_template_library_is_available_to_every_template():
 def test_money_reads_as_the_floatformat_it_replaced_in_pages_and_emails(value):
     with translation.override("fr"):
         assert formatting.format_money(value) == floatformat(value, "2g")
+
+
+# Other languages (issue 15): the active language picks separators, currency and month names.
+
+
+@pytest.mark.parametrize(
+    ("language", "money_shown", "dzd_shown", "integer_shown"),
+    [
+        ("fr", "1\u00a0190,40", "1\u00a0190,40\u00a0DZD", "1\u00a0200\u00a0000"),
+        ("ar", "1.190,40", "1.190,40\u00a0د.ج", "1.200.000"),
+        ("en", "1,190.40", "1,190.40\u00a0DZD", "1,200,000"),
+    ],
+)
+def test_money_follows_the_language_with_dinars_written_in_arabic(
+    language, money_shown, dzd_shown, integer_shown
+):
+    with translation.override(language):
+        assert formatting.format_money(Decimal("1190.4")) == money_shown
+        assert dzd(Decimal("1190.4")) == dzd_shown
+        assert formatting.format_integer(1_200_000) == integer_shown
+        zero = "0.00" if language == "en" else "0,00"
+        assert formatting.format_money(Decimal("-0.004")) == zero
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "moment"),
+    [
+        ("fr", "1er juillet 2026", "16 novembre 2026 à 10\u00a0h\u00a005"),
+        ("ar", "1 جويلية 2026", "16 نوفمبر 2026، الساعة 10:05"),
+        ("en", "1 July 2026", "16 November 2026 at 10:05"),
+    ],
+)
+def test_dates_follow_the_language_and_1er_stays_french(language, day, moment):
+    with translation.override(language):
+        assert date_fr(date(2026, 7, 1)) == day
+        assert datetime_fr(datetime(2026, 11, 16, 10, 5, tzinfo=ALGIERS)) == moment
+
+
+def test_without_an_active_language_it_is_french():
+    with translation.override(None):
+        assert dzd(Decimal("5")) == "5,00\u00a0DZD"
+        assert formatting.month_label(date(2026, 8, 1)) == "août 2026"

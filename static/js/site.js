@@ -7,7 +7,8 @@ document.addEventListener("click", (event) => {
   const text = source.value !== undefined ? source.value : source.textContent.trim();
   navigator.clipboard.writeText(text).then(() => {
     const label = button.textContent;
-    button.textContent = "Copié !";
+    // The page's language: <body data-copied="…"> (base.html).
+    button.textContent = document.body.dataset.copied || "Copié !";
     setTimeout(() => { button.textContent = label; }, 2000);
   });
 });

@@ -87,7 +87,9 @@ def test_formula_change_works_without_javascript(browser, live_server, freeze):
     freeze("2026-11-16 10:00 +01:00")
     account = AccountFactory(owner__email="karim@exemple.dz")
     EmailAddress.objects.create(user=account.owner, email=account.owner.email, verified=True)
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", java_script_enabled=False
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
 

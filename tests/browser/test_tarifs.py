@@ -57,7 +57,9 @@ def test_bad_input_message_appears_next_to_the_field(page):
 
 
 def test_calculator_works_without_javascript(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", java_script_enabled=False
+    )
     page = context.new_page()
     page.goto("/tarifs/")
 
@@ -75,7 +77,9 @@ def test_calculator_works_without_javascript(browser, live_server):
 
 @pytest.mark.parametrize("path", ["/tarifs/", "/documentation-api/"])
 def test_page_fits_a_phone_screen(browser, live_server, path):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context = browser.new_context(
+        base_url=live_server.url, locale="fr-FR", viewport={"width": 390, "height": 844}
+    )
     page = context.new_page()
     page.goto(path)
 
