@@ -162,3 +162,13 @@ def test_the_customer_api_says_its_errors_in_the_asked_language(client, customer
     assert english.json() == {"detail": "“from” must be a date YYYY-MM-DD."}
     assert arabic.json() == {"detail": "يجب أن يكون «from» تاريخًا بالصيغة YYYY-MM-DD."}
     assert french.json() == {"detail": "« from » doit être une date AAAA-MM-JJ."}
+
+
+def test_the_dashboards_bill_so_far_in_english(client, customer_with_usage):
+    page = _page(get_in(client, "/espace-client/", "en", user=customer_with_usage.owner))
+
+    assert "Current invoice —" in page
+    assert "VAT 19\u00a0%" in page
+    assert "Total incl. VAT" in page
+    assert "Prepaid balance" in page
+    assert "Facture en cours" not in page
