@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Account
 from catalog.models import AIModel
@@ -15,21 +17,29 @@ class UsageFilterForm(forms.Form):
     """The consommation page's filters (a GET form, the CSV export takes the same): a month, or
     a range of days, a model, a key. Invalid filters are reported and the month is shown."""
 
-    mois = forms.CharField(required=False, label="Mois")
-    du = forms.DateField(required=False, label="Du", widget=forms.DateInput(attrs={"type": "date"}))
-    au = forms.DateField(required=False, label="Au", widget=forms.DateInput(attrs={"type": "date"}))
-    modele = forms.ChoiceField(required=False, label="Modèle")
-    cle = forms.ChoiceField(required=False, label="Clé API")
+    mois = forms.CharField(required=False, label=gettext_lazy("Mois"))
+    du = forms.DateField(
+        required=False,
+        label=pgettext_lazy("date de début", "Du"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    au = forms.DateField(
+        required=False,
+        label=pgettext_lazy("date de fin", "Au"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    modele = forms.ChoiceField(required=False, label=gettext_lazy("Modèle"))
+    cle = forms.ChoiceField(required=False, label=gettext_lazy("Clé API"))
 
     def __init__(self, data=None, *, account: Account):
         super().__init__(data)
         self.account = account
         self.models = {model.slug: model for model in AIModel.objects.order_by("name")}
         self.keys = {key.prefix: key for key in account.api_keys.order_by("created_at", "pk")}
-        self.fields["modele"].choices = [("", "Tous les modèles")] + [
+        self.fields["modele"].choices = [("", _("Tous les modèles"))] + [
             (slug, model.name) for slug, model in self.models.items()
         ]
-        self.fields["cle"].choices = [("", "Toutes les clés")] + [
+        self.fields["cle"].choices = [("", _("Toutes les clés"))] + [
             (prefix, f"{key.name} ({prefix}…)") for prefix, key in self.keys.items()
         ]
 
@@ -50,14 +60,17 @@ class UsageFilterForm(forms.Form):
         for name, day in (("du", start), ("au", end)):
             if day is not None and not FIRST_DAY <= day <= LAST_DAY:
                 limits = f"{FIRST_DAY:%d/%m/%Y} – {LAST_DAY:%d/%m/%Y}"
-                self.add_error(name, f"Date hors limites ({limits}).")
+                self.add_error(name, _("Date hors limites (%(limits)s).") % {"limits": limits})
         if self.errors:
             return cleaned
         if start and end:
             if end < start:
-                self.add_error("au", "La date de fin doit suivre la date de début.")
+                self.add_error("au", _("La date de fin doit suivre la date de début."))
             elif (end - start).days >= MAX_USAGE_DAYS:
-                self.add_error("au", f"Période trop longue : au plus {MAX_USAGE_DAYS} jours.")
+                self.add_error(
+                    "au",
+                    _("Période trop longue : au plus %(days)s jours.") % {"days": MAX_USAGE_DAYS},
+                )
         return cleaned
 
     def filters(self) -> UsageFilters:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from iafactory.formatting import format_amount, format_money
 
 from .money import ZERO
@@ -131,7 +133,8 @@ def daily_cost_chart(
                     width=round(bar_width, 2),
                     height=round(max(height, Decimal("0.5")), 2),
                     colour=colours[model],
-                    label=f"{day:%d/%m} — {model} : {_money_label(cost)} DZD",
+                    label=_("%(day)s — %(model)s : %(cost)s DZD")
+                    % {"day": f"{day:%d/%m}", "model": model, "cost": _money_label(cost)},
                 )
             )
     ticks = [

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -185,25 +186,27 @@ def _count_param(request: Request, field: str) -> str | None:
     huge = HUGE_INTEGER.fullmatch(value.strip())
     if huge:
         if huge.group(1) == "-":
-            raise PricingError(field, f"« {field} » ne peut pas être négatif.")
+            raise PricingError.about_field(field, _("%(subject)s ne peut pas être négatif."))
         limit = COUNT_FIELDS[field]
-        raise PricingError(field, f"« {field} » dépasse le maximum autorisé ({limit}).")
+        raise PricingError.about_field(
+            field, _("%(subject)s dépasse le maximum autorisé (%(limit)s)."), limit=limit
+        )
     return value
 
 
 def _estimate(request: Request, at):
     slug = request.query_params.get("model", "")
     if slug and not MODEL_SLUG.fullmatch(slug):
-        raise PricingError("model", f"Modèle inconnu : « {slug[:60]} ».")
+        raise PricingError("model", _("Modèle inconnu : « %(model)s ».") % {"model": slug[:60]})
     counts = {field: _count_param(request, field) for field in COUNT_FIELDS}
     estimate = estimate_cost(model_slug=slug, at=at, **counts)
     if not (estimate.input_tokens or estimate.output_tokens or estimate.images):
         if estimate.model.is_text:
             raise PricingError(
                 "input_tokens",
-                "Indiquez au moins une quantité : « input_tokens » et/ou « output_tokens ».",
+                _("Indiquez au moins une quantité : « input_tokens » et/ou « output_tokens »."),
             )
-        raise PricingError("images", "Indiquez au moins une image (« images »).")
+        raise PricingError("images", _("Indiquez au moins une image (« images »)."))
     return estimate
 
 

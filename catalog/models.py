@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 PRICE_DIGITS = {"max_digits": 14, "decimal_places": 4}
 ZERO = Decimal("0")
@@ -52,8 +53,9 @@ class Plan(models.Model):
 
 class AIModel(models.Model):
     class Kind(models.TextChoices):
-        TEXT = "text", "Texte"
-        IMAGE = "image", "Image"
+        # Shown on the public pages (issue 15): translated labels.
+        TEXT = "text", gettext_lazy("Texte")
+        IMAGE = "image", gettext_lazy("Image")
 
     slug = models.CharField(
         "identifiant API", max_length=60, unique=True, validators=[model_slug_validator]

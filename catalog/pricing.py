@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from iafactory.formatting import format_integer
 
@@ -25,12 +26,34 @@ MAX_IMAGES = 1_000_000
 
 
 class PricingError(ValueError):
-    """Input that cannot be priced; `field` names the offending parameter."""
+    """Input that cannot be priced; `field` names the offending parameter.
 
-    def __init__(self, field: str, message: str) -> None:
+    `message` (in the active language) names the parameter as the API knows it. When the
+    message is about the parameter's value, `template` holds it with a `%(subject)s` slot so a
+    form can name the field by its label instead (`about`).
+    """
+
+    def __init__(
+        self, field: str, message: str, *, template: str | None = None, params: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.template = template
+        self.params = params or {}
+
+    @classmethod
+    def about_field(cls, field: str, template: str, **params) -> PricingError:
+        """An error whose message starts with the parameter: « input_tokens » doit …"""
+        subject = _("« %(field)s »") % {"field": field}
+        message = template % {**params, "subject": subject}
+        return cls(field, message, template=template, params=params)
+
+    def about(self, subject: str) -> str:
+        """The message naming the field by `subject` (a form label) instead of its parameter."""
+        if self.template is None:
+            return self.message
+        return self.template % {**self.params, "subject": subject}
 
 
 @dataclass(frozen=True)
@@ -118,12 +141,14 @@ def _count(field: str, value: object, limit: int) -> int:
     elif isinstance(value, str) and len(value) <= 32 and _INTEGER.match(value.strip()):
         number = int(value.strip())
     else:
-        raise PricingError(field, f"« {field} » doit être un nombre entier.")
+        raise PricingError.about_field(field, _("%(subject)s doit être un nombre entier."))
     if number < 0:
-        raise PricingError(field, f"« {field} » ne peut pas être négatif.")
+        raise PricingError.about_field(field, _("%(subject)s ne peut pas être négatif."))
     if number > limit:
-        raise PricingError(
-            field, f"« {field} » dépasse le maximum autorisé ({format_integer(limit)})."
+        raise PricingError.about_field(
+            field,
+            _("%(subject)s dépasse le maximum autorisé (%(limit)s)."),
+            limit=format_integer(limit),
         )
     return number
 
@@ -162,14 +187,23 @@ def price_model_usage(
     image_count = _count("images", images, MAX_IMAGES)
     if model.is_text:
         if image_count:
-            raise PricingError("images", f"« {model.slug} » est un modèle texte : pas d'images.")
+            raise PricingError(
+                "images",
+                _("« %(model)s » est un modèle texte : pas d'images.") % {"model": model.slug},
+            )
     elif input_count or output_count:
         field = "input_tokens" if input_count else "output_tokens"
-        raise PricingError(field, f"« {model.slug} » est un modèle image : comptez des images.")
+        raise PricingError(
+            field,
+            _("« %(model)s » est un modèle image : comptez des images.") % {"model": model.slug},
+        )
     book = price_book or PriceBook.for_models([model.pk])
     price = book.price_at(model.pk, at)
     if price is None:
-        raise PricingError("model", f"« {model.slug} » n'a pas de prix en vigueur à cette date.")
+        raise PricingError(
+            "model",
+            _("« %(model)s » n'a pas de prix en vigueur à cette date.") % {"model": model.slug},
+        )
     cost = price.cost(input_tokens=input_count, output_tokens=output_count, images=image_count)
     return Estimate(model, price, input_count, output_count, image_count, cost)
 
@@ -181,9 +215,9 @@ def quantity_check(estimate: Estimate) -> None:
     if estimate.model.is_text:
         raise PricingError(
             "input_tokens",
-            "Indiquez au moins une quantité : « input_tokens » et/ou « output_tokens ».",
+            _("Indiquez au moins une quantité : « input_tokens » et/ou « output_tokens »."),
         )
-    raise PricingError("images", "Indiquez au moins une image (« images »).")
+    raise PricingError("images", _("Indiquez au moins une image (« images »)."))
 
 
 def estimate_cost(
@@ -196,14 +230,18 @@ def estimate_cost(
 ) -> Estimate:
     """Like price_model_usage, from the model's public slug (active models only)."""
     if not model_slug:
-        raise PricingError("model", "Indiquez un modèle (« model »).")
+        raise PricingError("model", _("Indiquez un modèle (« model »)."))
     # Never let an impossible identifier (a NUL byte, 10 KB of text) reach the database.
     if len(model_slug) > 60 or not _SLUG.match(model_slug):
-        raise PricingError("model", f"Modèle inconnu : « {model_slug[:60]} ».")
+        raise PricingError(
+            "model", _("Modèle inconnu : « %(model)s ».") % {"model": model_slug[:60]}
+        )
     try:
         model = AIModel.objects.get(slug=model_slug, is_active=True)
     except AIModel.DoesNotExist:
-        raise PricingError("model", f"Modèle inconnu : « {model_slug} ».") from None
+        raise PricingError(
+            "model", _("Modèle inconnu : « %(model)s ».") % {"model": model_slug}
+        ) from None
     return price_model_usage(
         model=model, input_tokens=input_tokens, output_tokens=output_tokens, images=images, at=at
     )

@@ -44,7 +44,6 @@ class CatalogModel:
     slug: str
     name: str
     kind: str
-    kind_label: str
     description: str
     current: Price | None
     upcoming: tuple[Price, ...]
@@ -52,6 +51,11 @@ class CatalogModel:
     @property
     def is_text(self) -> bool:
         return self.kind == AIModel.Kind.TEXT
+
+    @property
+    def kind_label(self) -> str:
+        """« Texte » / « Image » in the active language (not cached with the snapshot)."""
+        return str(AIModel.Kind(self.kind).label)
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,6 @@ def tarifs_catalog_build(now: datetime) -> TarifsCatalog:
                 slug=ai_model.slug,
                 name=ai_model.name,
                 kind=ai_model.kind,
-                kind_label=ai_model.get_kind_display(),
                 description=ai_model.description,
                 current=book.price_at(ai_model.pk, now),
                 upcoming=tuple(book.upcoming(ai_model.pk, now)),

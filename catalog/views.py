@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -21,9 +22,9 @@ CALCULATOR_FIELDS = ("model", "input_tokens", "output_tokens", "images")
 COUNT_FIELDS = ("input_tokens", "output_tokens", "images")
 # PricingError messages name the API parameter; the form shows its human label instead.
 FIELD_SUBJECTS = {
-    "input_tokens": "Le nombre de tokens en entrée",
-    "output_tokens": "Le nombre de tokens en sortie",
-    "images": "Le nombre d'images",
+    "input_tokens": gettext_lazy("Le nombre de tokens en entrée"),
+    "output_tokens": gettext_lazy("Le nombre de tokens en sortie"),
+    "images": gettext_lazy("Le nombre d'images"),
 }
 # Thousands typed the French way ("1 500") are still numbers.
 SPACES = {ord(" "): None, ord("\u00a0"): None, ord("\u202f"): None}
@@ -47,11 +48,8 @@ class Calculation:
 
 
 def _error_message(error: PricingError) -> str:
-    quoted = f"« {error.field} »"
     subject = FIELD_SUBJECTS.get(error.field)
-    if subject and error.message.startswith(quoted):
-        return subject + error.message[len(quoted) :]
-    return error.message
+    return error.about(str(subject)) if subject else error.message
 
 
 def _calculate(query: QueryDict, *, now: datetime, catalog: TarifsCatalog) -> Calculation:

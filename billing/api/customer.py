@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -89,9 +90,14 @@ def _date_param(request, name: str, default: date) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise _BadFilter(f"« {name} » doit être une date AAAA-MM-JJ.") from None
+        raise _BadFilter(
+            _("« %(name)s » doit être une date AAAA-MM-JJ.") % {"name": name}
+        ) from None
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise _BadFilter(f"« {name} » doit être entre {FIRST_DAY} et {LAST_DAY}.")
+        raise _BadFilter(
+            _("« %(name)s » doit être entre %(first)s et %(last)s.")
+            % {"name": name, "first": FIRST_DAY, "last": LAST_DAY}
+        )
     return day
 
 
@@ -134,17 +140,22 @@ class UsageView(CustomerView):
             start = _date_param(request, "from", month.first_day)
             end = _date_param(request, "to", max(start, local_date(timezone.now())))
             if end < start:
-                raise _BadFilter("« to » doit être postérieur ou égal à « from ».")
+                raise _BadFilter(_("« to » doit être postérieur ou égal à « from »."))
             if (end - start).days >= MAX_USAGE_DAYS:
-                raise _BadFilter(f"Période trop longue : au plus {MAX_USAGE_DAYS} jours.")
+                raise _BadFilter(
+                    _("Période trop longue : au plus %(days)s jours.") % {"days": MAX_USAGE_DAYS}
+                )
             slug = request.query_params.get("model") or None
             model = AIModel.objects.filter(slug=slug).first() if slug else None
             if slug and model is None:
-                raise _BadFilter(f"Modèle inconnu : « {slug[:60]} ».")
+                raise _BadFilter(_("Modèle inconnu : « %(model)s ».") % {"model": slug[:60]})
             prefix = request.query_params.get("key") or None
             key = account.api_keys.filter(prefix=prefix).first() if prefix else None
             if prefix and key is None:
-                raise _BadFilter(f"Aucune clé de ce compte n'a le préfixe « {prefix[:20]} ».")
+                raise _BadFilter(
+                    _("Aucune clé de ce compte n'a le préfixe « %(prefix)s ».")
+                    % {"prefix": prefix[:20]}
+                )
         except _BadFilter as error:
             return error_response(str(error), status.HTTP_400_BAD_REQUEST)
         filters = UsageFilters(start=start, end=end, model=model, api_key=key)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Account
 
@@ -12,8 +13,9 @@ class Recharge(models.Model):
     """A prepaid recharge bought by the customer: invoiced and credited once it is paid."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "En attente de paiement"
-        PAID = "paid", "Payée"
+        # Shown to the customer (issue 15): translated labels.
+        PENDING = "pending", gettext_lazy("En attente de paiement")
+        PAID = "paid", pgettext_lazy("recharge", "Payée")
 
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="recharges", verbose_name="compte client"
@@ -125,9 +127,10 @@ class TransferProof(models.Model):
     """A customer's proof of bank transfer, reviewed by staff (approved → a payment)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "À vérifier"
-        APPROVED = "approved", "Acceptée"
-        REJECTED = "rejected", "Refusée"
+        # Shown to the customer (issue 15): translated labels.
+        PENDING = "pending", gettext_lazy("À vérifier")
+        APPROVED = "approved", pgettext_lazy("preuve de virement", "Acceptée")
+        REJECTED = "rejected", pgettext_lazy("preuve de virement", "Refusée")
 
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="proofs", verbose_name="compte client"
@@ -202,9 +205,10 @@ class Payment(models.Model):
     """Money received against an invoice: once per checkout, once per approved proof."""
 
     class Method(models.TextChoices):
-        CHARGILY = "chargily", "En ligne (CIB / Edahabia)"
-        TRANSFER = "transfer", "Virement bancaire"
-        MANUAL = "manual", "Enregistré par l'équipe"
+        # Shown to the customer (issue 15): translated labels.
+        CHARGILY = "chargily", gettext_lazy("En ligne (CIB / Edahabia)")
+        TRANSFER = "transfer", gettext_lazy("Virement bancaire")
+        MANUAL = "manual", gettext_lazy("Enregistré par l'équipe")
 
     invoice = models.ForeignKey(
         Invoice, on_delete=models.PROTECT, related_name="payments", verbose_name="facture"

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Account, ApiKey
 from accounts.selectors import billing_recipients
@@ -77,13 +78,16 @@ def thresholds_parse(text: str) -> list[int]:
         if not part:
             continue
         if not part.isdigit() or not 1 <= int(part) <= 100:
-            raise AlertSettingsError(
-                f"« {part} » n'est pas un seuil valide : indiquez des pourcentages entiers "
+            message = _(
+                "« %(value)s » n'est pas un seuil valide : indiquez des pourcentages entiers "
                 "de 1 à 100, séparés par des virgules (par exemple « 50, 80, 100 »)."
             )
+            raise AlertSettingsError(message % {"value": part})
         values.add(int(part))
     if len(values) > MAX_THRESHOLDS:
-        raise AlertSettingsError(f"Au plus {MAX_THRESHOLDS} seuils par alerte.")
+        raise AlertSettingsError(
+            _("Au plus %(count)s seuils par alerte.") % {"count": MAX_THRESHOLDS}
+        )
     return sorted(values)
 
 
@@ -117,8 +121,8 @@ def alert_settings_set(
     """Save the account's thresholds and the billing address that also receives the alerts."""
     for values in (credits, payg_cap, key_budget):
         if len(values) > MAX_THRESHOLDS or any(not 1 <= v <= 100 for v in values):
-            raise AlertSettingsError("Seuils invalides : de 1 à 100 %, au plus cinq.")
-    row, _ = AlertSettings.objects.select_for_update().get_or_create(account=account)
+            raise AlertSettingsError(_("Seuils invalides : de 1 à 100 %, au plus cinq."))
+    row, _created = AlertSettings.objects.select_for_update().get_or_create(account=account)
     row.credits = sorted(set(credits))
     row.payg_cap = sorted(set(payg_cap))
     row.key_budget = sorted(set(key_budget))

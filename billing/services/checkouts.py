@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Account
 
@@ -47,14 +48,16 @@ def checkout_create(
     if invoice is not None:
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.account_id != account.pk or invoice.status not in OPEN_STATUSES:
-            raise CheckoutError(f"La facture {invoice.number} n'est pas à payer.")
+            raise CheckoutError(
+                _("La facture %(number)s n'est pas à payer.") % {"number": invoice.number}
+            )
         amount = invoice_balance_due(invoice)
         reference, description = invoice.number, f"Facture {invoice.number}"
         pending = ChargilyCheckout.objects.filter(invoice=invoice)
     else:
         recharge = Recharge.objects.select_for_update().get(pk=recharge.pk)
         if recharge.account_id != account.pk or recharge.status != Recharge.Status.PENDING:
-            raise CheckoutError("Cette recharge n'est pas à payer.")
+            raise CheckoutError(_("Cette recharge n'est pas à payer."))
         amount = recharge.total_ttc
         reference, description = recharge.reference, f"Recharge de crédits {recharge.reference}"
         pending = ChargilyCheckout.objects.filter(recharge=recharge)
@@ -65,8 +68,11 @@ def checkout_create(
     pending.update(status=ChargilyCheckout.Status.EXPIRED, completed_at=timezone.now())
     if amount < MINIMUM_AMOUNT:
         raise CheckoutError(
-            f"Le paiement en ligne demande au moins {MINIMUM_AMOUNT} DZD : "
-            "réglez ce montant par virement."
+            _(
+                "Le paiement en ligne demande au moins %(minimum)s DZD : "
+                "réglez ce montant par virement."
+            )
+            % {"minimum": MINIMUM_AMOUNT}
         )
     try:
         remote = checkout_create_remote(
@@ -80,8 +86,10 @@ def checkout_create(
     except Exception as error:  # network, HTTP or SDK validation: the user retries later
         logger.warning("Chargily: création du paiement refusée (%s)", error)
         raise CheckoutError(
-            "Le paiement en ligne est indisponible pour le moment. Réessayez plus tard ou "
-            "payez par virement."
+            _(
+                "Le paiement en ligne est indisponible pour le moment. Réessayez plus tard ou "
+                "payez par virement."
+            )
         ) from error
     return ChargilyCheckout.objects.create(
         account=account,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
@@ -37,11 +38,11 @@ def _cap_checked(cap: Decimal | None) -> Decimal | None:
     if cap is None:
         return None
     if not cap.is_finite() or cap < 0:
-        raise SubscriptionError("Le plafond doit être un montant positif ou nul.")
+        raise SubscriptionError(_("Le plafond doit être un montant positif ou nul."))
     if cap != round_money(cap):
-        raise SubscriptionError("Le plafond s'exprime au centime près (deux décimales au plus).")
+        raise SubscriptionError(_("Le plafond s'exprime au centime près (deux décimales au plus)."))
     if cap >= Decimal(10) ** 12:
-        raise SubscriptionError("Plafond trop élevé.")
+        raise SubscriptionError(_("Plafond trop élevé."))
     return cap
 
 

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
@@ -66,20 +67,20 @@ def proof_upload(
     if invoice is not None and (
         invoice.account_id != account.pk or invoice.status not in OPEN_STATUSES
     ):
-        raise ProofError("Cette facture n'est pas à payer.")
+        raise ProofError(_("Cette facture n'est pas à payer."))
     if recharge is not None and (
         recharge.account_id != account.pk or recharge.status != Recharge.Status.PENDING
     ):
-        raise ProofError("Cette recharge n'est pas à payer.")
+        raise ProofError(_("Cette recharge n'est pas à payer."))
     if upload.size > MAX_SIZE:
-        raise ProofError("Le fichier dépasse 5 Mo : envoyez une version plus légère.")
+        raise ProofError(_("Le fichier dépasse 5 Mo : envoyez une version plus légère."))
     if upload.size == 0:
-        raise ProofError("Le fichier est vide.")
+        raise ProofError(_("Le fichier est vide."))
     upload.seek(0)
     content_type = sniff_content_type(upload.read(16))
     upload.seek(0)
     if content_type is None:
-        raise ProofError("Format non accepté : envoyez un PDF, un JPEG ou un PNG.")
+        raise ProofError(_("Format non accepté : envoyez un PDF, un JPEG ou un PNG."))
     proof = TransferProof(
         account=account,
         invoice=invoice,

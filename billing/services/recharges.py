@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
@@ -59,14 +60,14 @@ def recharge_create(*, account: Account, amount: Decimal, by: User | None = None
     """A pending recharge for `amount` DZD HT, with its TVA as it will be invoiced."""
     billing = BillingSettings.load()
     if not amount.is_finite() or amount != round_money(amount):
-        raise RechargeError("Indiquez un montant en dinars, au centime près.")
+        raise RechargeError(_("Indiquez un montant en dinars, au centime près."))
     if amount < billing.recharge_minimum:
         raise RechargeError(
-            "Le montant minimal d'une recharge est de "
-            f"{format_money(billing.recharge_minimum)} DZD HT."
+            _("Le montant minimal d'une recharge est de %(minimum)s DZD HT.")
+            % {"minimum": format_money(billing.recharge_minimum)}
         )
     if amount > MAXIMUM:
-        raise RechargeError("Pour une recharge de ce montant, contactez-nous.")
+        raise RechargeError(_("Pour une recharge de ce montant, contactez-nous."))
     rate = ZERO if account.tva_exempt else billing.tva_rate
     tva = round_money(amount * rate / HUNDRED)
     return Recharge.objects.create(

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from accounts.models import Account, AuditEvent, User
@@ -145,7 +146,8 @@ def upgrade_preview(*, account: Account, plan: Plan) -> UpgradePreview:
     subscription = Subscription.objects.select_related("plan").get(account=account)
     if not is_upgrade(current=subscription.plan, target=plan):
         raise SubscriptionError(
-            f"La formule {plan.name} n'est pas supérieure à votre formule actuelle."
+            _("La formule %(plan)s n'est pas supérieure à votre formule actuelle.")
+            % {"plan": plan.name}
         )
     return _preview(period=period, current=subscription.plan, target=plan, now=timezone.now())
 
@@ -170,7 +172,8 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
     current = subscription.plan
     if not is_upgrade(current=current, target=plan):
         raise SubscriptionError(
-            f"La formule {plan.name} n'est pas supérieure à votre formule actuelle."
+            _("La formule %(plan)s n'est pas supérieure à votre formule actuelle.")
+            % {"plan": plan.name}
         )
     preview = _preview(period=period, current=current, target=plan, now=now)
 
@@ -238,12 +241,13 @@ def subscription_schedule_downgrade(
     subscription, _period = subscription_lock(account=account)
     current = subscription.plan
     if current is None and plan is None:
-        raise SubscriptionError("Vous n'avez déjà aucune formule.")
+        raise SubscriptionError(_("Vous n'avez déjà aucune formule."))
     if current is not None and plan is not None and plan.pk == current.pk:
-        raise SubscriptionError(f"La formule {plan.name} est déjà la vôtre.")
+        raise SubscriptionError(_("La formule %(plan)s est déjà la vôtre.") % {"plan": plan.name})
     if is_upgrade(current=current, target=plan):
         raise SubscriptionError(
-            f"La formule {plan.name} est supérieure à la vôtre : elle s'applique immédiatement."
+            _("La formule %(plan)s est supérieure à la vôtre : elle s'applique immédiatement.")
+            % {"plan": plan.name}
         )
     now = timezone.now()
     _cancel_scheduled(account=account)
@@ -288,8 +292,10 @@ def subscription_change(
         cancelled = _cancel_scheduled(account=account)
         if cancelled is None:
             if plan is None:
-                raise SubscriptionError("Vous n'avez déjà aucune formule.")
-            raise SubscriptionError(f"La formule {plan.name} est déjà la vôtre.")
+                raise SubscriptionError(_("Vous n'avez déjà aucune formule."))
+            raise SubscriptionError(
+                _("La formule %(plan)s est déjà la vôtre.") % {"plan": plan.name}
+            )
         _audit_change(AuditEvent.Action.SUBSCRIPTION_CHANGE_CANCELLED, cancelled, by)
         return cancelled
     if is_upgrade(current=current, target=plan):
@@ -316,7 +322,7 @@ def subscription_reset(
     now = timezone.now()
     month = Month.of(now)
     if since > local_date(now):
-        raise SubscriptionError("La date de début ne peut pas être dans le futur.")
+        raise SubscriptionError(_("La date de début ne peut pas être dans le futur."))
     since_at = datetime.combine(since, datetime.min.time(), tzinfo=BILLING_TZ)
 
     subscription_get_or_create(account=account)

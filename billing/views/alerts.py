@@ -5,6 +5,8 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -18,7 +20,9 @@ from ..services.alerts import (
     thresholds_parse,
 )
 
-HELP = "Pourcentages entiers de 1 à 100 séparés par des virgules ; vide : aucune alerte."
+HELP = gettext_lazy(
+    "Pourcentages entiers de 1 à 100 séparés par des virgules ; vide : aucune alerte."
+)
 
 
 class ThresholdsField(forms.CharField):
@@ -33,14 +37,14 @@ class ThresholdsField(forms.CharField):
 
 
 class AlertSettingsForm(forms.Form):
-    credits = ThresholdsField(label="Seuils des crédits inclus du mois (%)")
-    payg_cap = ThresholdsField(label="Seuils du plafond de pay as you go (%)")
-    key_budget = ThresholdsField(label="Seuils du budget mensuel de chaque clé (%)")
+    credits = ThresholdsField(label=gettext_lazy("Seuils des crédits inclus du mois (%)"))
+    payg_cap = ThresholdsField(label=gettext_lazy("Seuils du plafond de pay as you go (%)"))
+    key_budget = ThresholdsField(label=gettext_lazy("Seuils du budget mensuel de chaque clé (%)"))
     billing_email = forms.EmailField(
-        label="Adresse e-mail de facturation (facultative)",
+        label=gettext_lazy("Adresse e-mail de facturation (facultative)"),
         required=False,
-        help_text="Elle reçoit aussi les alertes, en plus du titulaire du compte.",
-        error_messages={"invalid": "Saisissez une adresse e-mail valide."},
+        help_text=gettext_lazy("Elle reçoit aussi les alertes, en plus du titulaire du compte."),
+        error_messages={"invalid": gettext_lazy("Saisissez une adresse e-mail valide.")},
     )
 
 
@@ -65,7 +69,7 @@ def alert_settings(request):
         form = AlertSettingsForm(request.POST)
         if form.is_valid():
             alert_settings_set(account=account, **form.cleaned_data)
-            messages.success(request, "Vos alertes sont enregistrées.")
+            messages.success(request, _("Vos alertes sont enregistrées."))
             if not request.htmx:
                 return redirect("billing:alertes")
             form = AlertSettingsForm(initial=_initial(account, alert_thresholds(account=account)))

@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -122,19 +123,28 @@ def _formule_context(account) -> dict:
 
 def _change_message(change: PlanChange) -> str:
     if change.status == PlanChange.Status.CANCELLED:
-        kept = change.from_plan.name if change.from_plan else "aucune formule"
-        return f"Le changement programmé est annulé : vous gardez « {kept} »."
+        kept = change.from_plan.name if change.from_plan else _("aucune formule")
+        return _("Le changement programmé est annulé : vous gardez « %(plan)s ».") % {"plan": kept}
     if change.status == PlanChange.Status.SCHEDULED:
-        target = f"la formule {change.to_plan.name}" if change.to_plan else "aucune formule"
-        return (
-            f"Passage à {target} programmé pour le {date_label(local_date(change.effective_at))}. "
-            "D'ici là, vous gardez votre formule actuelle et pouvez annuler ce changement."
+        day = date_label(local_date(change.effective_at))
+        if change.to_plan is None:
+            message = _(
+                "Passage à aucune formule programmé pour le %(day)s. D'ici là, vous gardez votre "
+                "formule actuelle et pouvez annuler ce changement."
+            )
+            return message % {"day": day}
+        message = _(
+            "Passage à la formule %(plan)s programmé pour le %(day)s. D'ici là, vous gardez "
+            "votre formule actuelle et pouvez annuler ce changement."
         )
-    verb = "activée" if change.kind == PlanChange.Kind.START else "active dès maintenant"
-    return (
-        f"Formule {change.to_plan.name} {verb} : {format_dzd(change.credits_added)} de crédits "
-        "ajoutés pour ce mois."
-    )
+        return message % {"plan": change.to_plan.name, "day": day}
+    if change.kind == PlanChange.Kind.START:
+        message = _("Formule %(plan)s activée : %(credits)s de crédits ajoutés pour ce mois.")
+    else:
+        message = _(
+            "Formule %(plan)s active dès maintenant : %(credits)s de crédits ajoutés pour ce mois."
+        )
+    return message % {"plan": change.to_plan.name, "credits": format_dzd(change.credits_added)}
 
 
 def _preview_day(request) -> date | None:
@@ -159,8 +169,10 @@ def formule(request):
             # The prorated amounts depend on the day: never apply figures the customer did not see.
             messages.warning(
                 request,
-                "Les montants ont changé depuis l'aperçu (nous avons changé de jour) : "
-                "vérifiez-les avant de confirmer.",
+                _(
+                    "Les montants ont changé depuis l'aperçu (nous avons changé de jour) : "
+                    "vérifiez-les avant de confirmer."
+                ),
             )
             response = _formule_apercu_response(request, account, form.cleaned_data["formule"])
             return retarget(response, "#formule-apercu") if request.htmx else response
@@ -235,7 +247,7 @@ def formule_annuler(request):
     account = request.account
     change = subscription_cancel_scheduled(account=account, by=request.user)
     if change is None:
-        messages.info(request, "Aucun changement de formule n'était programmé.")
+        messages.info(request, _("Aucun changement de formule n'était programmé."))
     else:
         messages.success(request, _change_message(change))
     if request.POST.get("retour") == "dashboard":
@@ -353,7 +365,9 @@ def api_key_revoke(request, key_id: int):
     key = key_for_member(request.membership, key_id)
     key = services.api_key_revoke(account=account, key_id=key.pk, by=request.user)
     messages.success(
-        request, f"La clé « {key.name} » ({key.prefix}…) est révoquée : elle ne fonctionne plus."
+        request,
+        _("La clé « %(name)s » (%(prefix)s…) est révoquée : elle ne fonctionne plus.")
+        % {"name": key.name, "prefix": key.prefix},
     )
     if request.htmx:
         return render(request, "accounts/partials/_api_keys.html", _api_context(request))
@@ -375,7 +389,7 @@ def api_key_update(request, key_id: int):
             datetime.combine(expires_on, time.min, tzinfo=BILLING_TZ) if expires_on else None
         )
         if expires_on is not None and expires_on <= local_date(timezone.now()):
-            form.add_error("expires_on", "Choisissez une date à venir.")
+            form.add_error("expires_on", _("Choisissez une date à venir."))
         else:
             try:
                 key = services.api_key_update(
@@ -388,7 +402,11 @@ def api_key_update(request, key_id: int):
             except services.ApiKeyError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, f"Clé « {key.name} » ({key.prefix}…) mise à jour.")
+                messages.success(
+                    request,
+                    _("Clé « %(name)s » (%(prefix)s…) mise à jour.")
+                    % {"name": key.name, "prefix": key.prefix},
+                )
                 if request.htmx:
                     return render(
                         request, "accounts/partials/_api_keys.html", _api_context(request)
@@ -404,18 +422,19 @@ def api_key_update(request, key_id: int):
 
 def _payg_message(subscription) -> str:
     if not subscription.pay_as_you_go:
-        return (
+        return _(
             "Pay as you go désactivé : l'API s'arrêtera quand vos crédits du mois seront épuisés."
         )
     if subscription.payg_cap is None:
-        return (
+        return _(
             "Pay as you go activé sans plafond : au-delà de vos crédits, l'API reste disponible "
             "et la consommation est facturée en fin de mois."
         )
-    return (
+    message = _(
         "Pay as you go activé : au-delà de vos crédits, l'API reste disponible jusqu'à "
-        f"{format_dzd(subscription.payg_cap)} de dépassement ce mois-ci, facturés en fin de mois."
+        "%(cap)s de dépassement ce mois-ci, facturés en fin de mois."
     )
+    return message % {"cap": format_dzd(subscription.payg_cap)}
 
 
 @requires("payg.manage")

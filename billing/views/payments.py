@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,12 +24,14 @@ from ..services.recharges import RechargeError, recharge_create, recharge_offers
 
 
 class ProofForm(forms.Form):
-    fichier = forms.FileField(label="Preuve de virement (PDF, JPEG ou PNG, 5 Mo au plus)")
+    fichier = forms.FileField(
+        label=gettext_lazy("Preuve de virement (PDF, JPEG ou PNG, 5 Mo au plus)")
+    )
 
 
 class RechargeForm(forms.Form):
     montant = forms.DecimalField(
-        label="Montant (DZD HT)", max_digits=12, decimal_places=2, min_value=0
+        label=gettext_lazy("Montant (DZD HT)"), max_digits=12, decimal_places=2, min_value=0
     )
 
 
@@ -110,7 +114,7 @@ def invoice_proof(request, number: str):
 def _proof_upload(request, **target) -> None:
     form = ProofForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "Choisissez le fichier de votre preuve de virement.")
+        messages.error(request, _("Choisissez le fichier de votre preuve de virement."))
         return
     try:
         proof_upload(upload=form.cleaned_data["fichier"], by=request.user, **target)
@@ -118,7 +122,7 @@ def _proof_upload(request, **target) -> None:
         messages.error(request, str(error))
         return
     messages.success(
-        request, "Preuve de virement envoyée : nous vous écrirons dès qu'elle sera vérifiée."
+        request, _("Preuve de virement envoyée : nous vous écrirons dès qu'elle sera vérifiée.")
     )
 
 

@@ -8,12 +8,13 @@ from django import template
 from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy
 
 from iafactory.formatting import format_percent
 
 register = template.Library()
 
-DOCS_LINK_TEXT = "Documentation API → Models & Pricing"
+DOCS_LINK_TEXT = gettext_lazy("Documentation API → Models & Pricing")
 
 
 def faq_answer_html(answer: str, *, tva_rate: Decimal, notice_days: int, docs_url: str) -> str:
