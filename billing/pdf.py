@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, XPos, YPos
 
@@ -268,7 +268,7 @@ def _invoice_pdf(invoice: Invoice, language: str) -> bytes:
         pdf,
         widths=(10, 92, 46, 32),
         aligns=("CENTER", "LEFT", "RIGHT", "RIGHT"),
-        titles=(_("N°"), _("Désignation"), _("Quantité"), _("Montant HT")),
+        titles=(pgettext("colonne", "N°"), _("Désignation"), _("Quantité"), _("Montant HT")),
         rows=[
             (
                 str(line.position),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from fpdf.enums import XPos, YPos
 
 from iafactory.formatting import date_label, format_money
@@ -101,7 +102,7 @@ def _credit_note_pdf(note: CreditNote, language: str) -> bytes:
         pdf,
         widths=(10, 130, 40),
         aligns=("CENTER", "LEFT", "RIGHT"),
-        titles=(_("N°"), _("Désignation créditée"), _("Montant HT")),
+        titles=(pgettext("colonne", "N°"), _("Désignation créditée"), _("Montant HT")),
         rows=[
             (
                 str(line.position),

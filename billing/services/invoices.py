@@ -59,7 +59,8 @@ def tva_label(rate: Decimal) -> str:
     language: « VAT 19 % »)."""
     if rate == 0:
         return _("TVA (exonéré)")
-    return f"{_('TVA')} {rate.normalize():f}\u00a0%".replace(".", ",")
+    label = _("TVA")
+    return f"{label} {rate.normalize():f}\u00a0%".replace(".", ",")
 
 
 def line_quantity(line: InvoiceLine) -> str:
