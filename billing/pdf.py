@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from fpdf import FPDF
-from fpdf.enums import TableCellFillMode, XPos, YPos
+from fpdf.enums import TableCellFillMode, XPos
 
 from iafactory.formatting import date_label, format_money, month_label
 
@@ -39,6 +39,8 @@ from .pdf_layout import (
     legal_ids,
     lines_table,
     paragraph,
+    seller_block,
+    title_block,
     totals,
 )
 from .services.invoices import payment_terms_text, tva_label
@@ -175,40 +177,8 @@ def _invoice_pdf(invoice: Invoice, language: str) -> bytes:
 
     # Seller (left) and title (right); mirrored in Arabic.
     top = pdf.get_y()
-    pdf.set_x(pdf.at(15, 100))
-    pdf.font(15, bold=True, color=BRAND)
-    pdf.multi_cell(100, 7, seller.get("name", ""), align=pdf.align("J"), new_x=XPos.LMARGIN)
-    pdf.font(8.5)
-    for text in (seller.get("address", ""), seller.get("email") or None):
-        if text is not None:  # an empty address still takes its line, as it always has
-            pdf.set_x(pdf.at(15, 100))
-            pdf.multi_cell(100, 4.2, text, align=pdf.align("J"), new_x=XPos.LMARGIN)
-    pdf.ln(1)
-    for label, value in legal_ids(
-        seller,
-        (("NIF", "nif"), ("NIS", "nis"), ("RC", "rc"), ("Article d'imposition", "article")),
-    ):
-        pdf.font(8.5, bold=True)
-        width = pdf.get_string_width(f"{label} : ") + 0.5
-        if pdf.rtl:
-            pdf.set_x(pdf.at(15, width))
-            pdf.cell(width, 4.2, f"{label} : ", align="R")
-            pdf.font(8.5)
-            pdf.set_x(pdf.at(15 + width, 100 - width))
-            pdf.cell(100 - width, 4.2, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        else:
-            pdf.cell(width, 4.2, f"{label} : ")
-            pdf.font(8.5)
-            pdf.cell(0, 4.2, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    seller_bottom = pdf.get_y()
-
-    pdf.set_xy(pdf.at(120, 75), top)
-    pdf.font(24, bold=True)
-    pdf.cell(75, 11, _("FACTURE"), align=pdf.align("R"), new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_x(pdf.at(120, 75))
-    pdf.font(11, bold=True, color=BRAND)
-    number = _("N° %(number)s") % {"number": invoice.number}
-    pdf.cell(75, 6, number, align=pdf.align("R"), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    seller_bottom = seller_block(pdf, seller, details=True)
+    title_block(pdf, top=top, x=120, width=75, size=24, title=_("FACTURE"), number=invoice.number)
     stamp = STAMPS.get(invoice.status)
     if stamp:
         pdf.ln(2)

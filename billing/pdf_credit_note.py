@@ -6,13 +6,12 @@ from __future__ import annotations
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from fpdf.enums import XPos, YPos
 
 from iafactory.formatting import date_label, format_money
 
 from . import document_wording as wording
 from .models import CreditNote
-from .pdf import BRAND, InvoicePDF, font_dir
+from .pdf import InvoicePDF, font_dir
 from .pdf_layout import (
     amount_in_words_block,
     box,
@@ -21,6 +20,8 @@ from .pdf_layout import (
     legal_ids,
     lines_table,
     paragraph,
+    seller_block,
+    title_block,
     totals,
 )
 from .services.invoices import tva_label
@@ -43,21 +44,10 @@ def _credit_note_pdf(note: CreditNote, language: str) -> bytes:
     pdf.add_page()
 
     top = pdf.get_y()
-    pdf.set_x(pdf.at(15, 100))
-    pdf.font(15, bold=True, color=BRAND)
-    pdf.multi_cell(100, 7, seller.get("name", ""), align=pdf.align("J"), new_x=XPos.LMARGIN)
-    pdf.set_x(pdf.at(15, 100))
-    pdf.font(8.5)
-    pdf.multi_cell(100, 4.2, seller.get("address", ""), align=pdf.align("J"), new_x=XPos.LMARGIN)
-    seller_bottom = pdf.get_y()
-    pdf.set_xy(pdf.at(110, 85), top)
-    pdf.font(20, bold=True)
-    title = _("FACTURE D'AVOIR")
-    pdf.cell(85, 11, title, align=pdf.align("R"), new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_x(pdf.at(110, 85))
-    pdf.font(11, bold=True, color=BRAND)
-    number = _("N° %(number)s") % {"number": note.number}
-    pdf.cell(85, 6, number, align=pdf.align("R"), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    seller_bottom = seller_block(pdf, seller, details=False)
+    title_block(
+        pdf, top=top, x=110, width=85, size=20, title=_("FACTURE D'AVOIR"), number=note.number
+    )
 
     box_top = max(seller_bottom, pdf.get_y()) + 7
     left = box(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
@@ -172,3 +173,54 @@ def heading(pdf: InvoicePDF, text: str) -> None:
 
 def paragraph(pdf: InvoicePDF, text: str, height: float = 4.4) -> None:
     pdf.multi_cell(180, height, text, align=pdf.align("J"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def seller_block(pdf: InvoicePDF, seller: dict, *, details: bool) -> float:
+    """The seller's name and address (with `details`: e-mail and legal identifiers) at the
+    top left, top right in Arabic; returns its bottom."""
+    pdf.set_x(pdf.at(15, 100))
+    pdf.font(15, bold=True, color=BRAND)
+    pdf.multi_cell(100, 7, seller.get("name", ""), align=pdf.align("J"), new_x=XPos.LMARGIN)
+    pdf.font(8.5)
+    texts = (
+        (seller.get("address", ""), seller.get("email") or None)
+        if details
+        else (seller.get("address", ""),)
+    )
+    for text in texts:
+        if text is not None:  # an empty address still takes its line, as it always has
+            pdf.set_x(pdf.at(15, 100))
+            pdf.multi_cell(100, 4.2, text, align=pdf.align("J"), new_x=XPos.LMARGIN)
+    if not details:
+        return pdf.get_y()
+    pdf.ln(1)
+    for label, value in legal_ids(
+        seller,
+        (("NIF", "nif"), ("NIS", "nis"), ("RC", "rc"), ("Article d'imposition", "article")),
+    ):
+        pdf.font(8.5, bold=True)
+        width = pdf.get_string_width(f"{label} : ") + 0.5
+        if pdf.rtl:
+            pdf.set_x(pdf.at(15, width))
+            pdf.cell(width, 4.2, f"{label} : ", align="R")
+            pdf.font(8.5)
+            pdf.set_x(pdf.at(15 + width, 100 - width))
+            pdf.cell(100 - width, 4.2, value, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        else:
+            pdf.cell(width, 4.2, f"{label} : ")
+            pdf.font(8.5)
+            pdf.cell(0, 4.2, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return pdf.get_y()
+
+
+def title_block(
+    pdf: InvoicePDF, *, top: float, x: float, width: float, size: float, title: str, number: str
+) -> None:
+    """« FACTURE » and its number at the top right (top left in Arabic)."""
+    pdf.set_xy(pdf.at(x, width), top)
+    pdf.font(size, bold=True)
+    pdf.cell(width, 11, title, align=pdf.align("R"), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_x(pdf.at(x, width))
+    pdf.font(11, bold=True, color=BRAND)
+    label = _("N° %(number)s") % {"number": number}
+    pdf.cell(width, 6, label, align=pdf.align("R"), new_x=XPos.LEFT, new_y=YPos.NEXT)
