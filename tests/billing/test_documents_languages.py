@@ -153,7 +153,7 @@ def test_a_credit_note_in_english_and_arabic(invoice, tmp_path):  # noqa: F811
 
     assert "CREDIT NOTE" in english
     assert f"No. {note.number}" in english
-    assert "Credit note total incl. VAT -1 587,52 DZD" in english
+    assert "Total incl. VAT -1 587,52 DZD" in english
     assert "Arrêté le présent avoir à la somme de : mille cinq cent" in english
     assert f"deducted from invoice {invoice.number}." in english
     assert "إشعار دائن" in arabic
