@@ -2,21 +2,49 @@
 
 Accented text needs a Unicode TrueType font: DejaVu Sans where the system has it (Debian
 fonts-dejavu-core), otherwise fpdf2's core Helvetica with the text folded to Latin-1.
+
+In the reader's language (issue 15): French (as issued, the default), English, or Arabic laid
+out right to left with shaped glyphs (DejaVu Sans has them; shaping needs uharfbuzz). Without
+DejaVu an Arabic request gets the French document. The legal mentions stay French: the seller's
+identifiers (bilingual labels in Arabic), the footer and « Arrêtée la présente facture … »,
+followed in Arabic or English by the amount in words in that language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from fpdf import FPDF
-from fpdf.enums import TableBordersLayout, TableCellFillMode, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.enums import TableCellFillMode, XPos, YPos
 
 from iafactory.formatting import date_label, format_money, month_label
 
+from . import document_wording as wording
 from .models import Invoice
 from .overage import invoice_credits_note
-from .services.invoices import amount_in_words, line_quantity, line_unit_price, tva_label
+from .pdf_layout import (
+    BRAND,
+    DANGER,
+    INK,
+    LINE,
+    MUTED,
+    amount_in_words_block,
+    box,
+    frames,
+    heading,
+    legal_ids,
+    lines_table,
+    paragraph,
+    seller_block,
+    title_block,
+    totals,
+)
+from .services.invoices import line_unit_price, payment_terms_text, tva_label
 
 COMPRESS = True  # tests turn it off to read the text of a Helvetica PDF
 FONT_DIRS = (
@@ -24,16 +52,10 @@ FONT_DIRS = (
     Path("/usr/share/fonts/dejavu"),
     Path("/usr/local/share/fonts/dejavu"),
 )
-INK = (20, 33, 61)
-MUTED = (91, 100, 120)
-BRAND = (11, 110, 79)
-LIGHT = (238, 242, 247)
-LINE = (200, 207, 220)
-DANGER = (180, 35, 24)
 STAMPS = {
-    Invoice.Status.PAID: "PAYÉE",
-    Invoice.Status.CREDITED: "AVOIR ÉMIS",
-    Invoice.Status.VOID: "ANNULÉE",
+    Invoice.Status.PAID: gettext_lazy("PAYÉE"),
+    Invoice.Status.CREDITED: gettext_lazy("AVOIR ÉMIS"),
+    Invoice.Status.VOID: gettext_lazy("ANNULÉE"),
 }
 _LATIN1_FOLD = str.maketrans(
     {
@@ -62,20 +84,28 @@ def font_dir() -> Path | None:
 
 
 class InvoicePDF(FPDF):
-    def __init__(self, invoice: Invoice) -> None:
+    """The invoice page in `language` ('fr', 'ar' or 'en'; see document_language)."""
+
+    def __init__(self, invoice: Invoice, language: str = "fr") -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.invoice = invoice
         directory = font_dir()
         self.unicode = directory is not None
+        self.language = language if self.unicode or language != "ar" else "fr"
+        self.rtl = self.language == "ar"
         if directory is not None:
             self.add_font("Body", "", str(directory / "DejaVuSans.ttf"))
             self.add_font("Body", "B", str(directory / "DejaVuSans-Bold.ttf"))
             self.family = "Body"
         else:
             self.family = "helvetica"
+        if self.rtl:
+            # Each paragraph takes the direction of its first letter (HTML's dir="auto"):
+            # Arabic labels run right to left, a French address or a RIB left to right.
+            self.set_text_shaping(use_shaping_engine=True)
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(auto=True, margin=22)
-        self.set_title(f"Facture {invoice.number}")
+        self.set_title(_("Facture %(number)s") % {"number": invoice.number})
         self.set_author(invoice.seller.get("name", ""))
         self.set_creator("IAFactory")
         self.set_compression(COMPRESS)
@@ -90,6 +120,24 @@ class InvoicePDF(FPDF):
         self.set_font(self.family, "B" if bold else "", size)
         self.set_text_color(*color)
 
+    def at(self, x: float, width: float) -> float:
+        """Where a block laid out at `x` (left to right) goes: mirrored right to left."""
+        return self.w - x - width if self.rtl else x
+
+    def align(self, align: str) -> str:
+        """`align` as written for left to right, mirrored right to left."""
+        return {"L": "R", "R": "L", "J": "R"}.get(align, align) if self.rtl else align
+
+    @contextmanager
+    def french(self) -> Iterator[None]:
+        """A French legal mention inside an Arabic page: laid out left to right."""
+        rtl = self.rtl
+        self.rtl = False
+        try:
+            yield
+        finally:
+            self.rtl = rtl
+
     def footer(self) -> None:
         seller = self.invoice.seller
         self.set_y(-16)
@@ -102,158 +150,116 @@ class InvoicePDF(FPDF):
             if seller.get(key)
         )
         address = " ".join(seller.get("address", "").split())
-        self.cell(0, 4, f"{seller.get('name', '')} — {address}", align="C", new_x=XPos.LMARGIN)
-        self.ln(4)
-        self.cell(0, 4, ids, align="C")
+        with self.french():
+            self.cell(0, 4, f"{seller.get('name', '')} — {address}", align="C", new_x=XPos.LMARGIN)
+            self.ln(4)
+            self.cell(0, 4, ids, align="C")
         self.set_xy(15, -16 + 4)
-        self.cell(0, 4, f"Page {self.page_no()}/{{nb}}", align="R")
+        page = _("Page %(page)s/%(pages)s") % {"page": self.page_no(), "pages": "{nb}"}
+        self.cell(0, 4, page, align=self.align("R"))
 
 
-def _box(
-    pdf: InvoicePDF,
-    *,
-    x: float,
-    y: float,
-    width: float,
-    title: str,
-    rows: list[tuple[str, str]],
-    heading: str = "",
-    text: str = "",
-) -> float:
-    """A titled block of label/value rows; returns its bottom (the caller draws the frame)."""
-    pdf.set_xy(x, y)
-    pdf.set_fill_color(*LIGHT)
-    pdf.font(8, bold=True, color=MUTED)
-    pdf.cell(width, 6, f"  {title}", fill=True, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.ln(1)
-    inner = width - 5
-    if heading:
-        pdf.set_x(x + 2.5)
-        pdf.font(10.5, bold=True)
-        pdf.multi_cell(inner, 5.2, heading, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    if text:
-        pdf.set_x(x + 2.5)
-        pdf.font(8.5)
-        pdf.multi_cell(inner, 4.3, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    label_width = max(pdf.get_string_width(label) for label, _ in rows) + 8
-    for label, value in rows:
-        pdf.set_x(x + 2.5)
-        pdf.font(8.5, bold=True)
-        pdf.cell(label_width, 4.6, label)
-        pdf.font(8.5)
-        pdf.multi_cell(inner - label_width, 4.6, value, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    return pdf.get_y() + 2
+def invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
+    """The invoice as PDF bytes in `language` (a Django language code; None: the active
+    language, as the espace client's download is; e-mails pass the recipient's)."""
+    language = wording.document_language(language)
+    if language == "ar" and font_dir() is None:
+        language = "fr"  # no Arabic glyphs in Helvetica
+    with translation.override(language):
+        return _invoice_pdf(invoice, language)
 
 
-def _legal_ids(details: dict[str, str], labels) -> list[tuple[str, str]]:
-    return [(label, details.get(key) or "—") for label, key in labels]
-
-
-def invoice_pdf(invoice: Invoice) -> bytes:
+def _invoice_pdf(invoice: Invoice, language: str) -> bytes:
     seller = invoice.seller
     lines = list(invoice.lines.select_related("plan", "model").order_by("position"))
-    pdf = InvoicePDF(invoice)
+    pdf = InvoicePDF(invoice, language)
+    language = pdf.language
     pdf.add_page()
 
-    # Seller (left) and title (right).
+    # Seller (left) and title (right); mirrored in Arabic.
     top = pdf.get_y()
-    pdf.font(15, bold=True, color=BRAND)
-    pdf.multi_cell(100, 7, seller.get("name", ""), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.font(8.5)
-    pdf.multi_cell(100, 4.2, seller.get("address", ""), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    if seller.get("email"):
-        pdf.multi_cell(100, 4.2, seller["email"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(1)
-    for label, value in _legal_ids(
-        seller,
-        (("NIF", "nif"), ("NIS", "nis"), ("RC", "rc"), ("Article d'imposition", "article")),
-    ):
-        pdf.font(8.5, bold=True)
-        pdf.cell(pdf.get_string_width(f"{label} : ") + 0.5, 4.2, f"{label} : ")
-        pdf.font(8.5)
-        pdf.cell(0, 4.2, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    seller_bottom = pdf.get_y()
-
-    pdf.set_xy(120, top)
-    pdf.font(24, bold=True)
-    pdf.cell(75, 11, "FACTURE", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_x(120)
-    pdf.font(11, bold=True, color=BRAND)
-    pdf.cell(75, 6, f"N° {invoice.number}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    seller_bottom = seller_block(pdf, seller, details=True)
+    title_block(pdf, top=top, x=120, width=75, size=24, title=_("FACTURE"), number=invoice.number)
     stamp = STAMPS.get(invoice.status)
     if stamp:
         pdf.ln(2)
-        pdf.set_x(150)
+        pdf.set_x(pdf.at(150, 45))
         paid = invoice.status == Invoice.Status.PAID
         pdf.set_draw_color(*(BRAND if paid else DANGER))
         pdf.set_line_width(0.6)
         pdf.font(11, bold=True, color=BRAND if paid else DANGER)
-        pdf.cell(45, 8, stamp, border=1, align="C")
+        pdf.cell(45, 8, str(stamp), border=1, align="C")
         pdf.set_line_width(0.2)
 
     # Invoice details (left) and customer (right), boxed side by side.
     box_top = max(seller_bottom, pdf.get_y()) + 7
-    left_bottom = _box(
+    due = date_label(invoice.due_date) if invoice.due_date else _("à réception")
+    left_bottom = box(
         pdf,
         x=15,
         y=box_top,
         width=85,
-        title="FACTURE",
+        title=_("FACTURE"),
         rows=[
-            ("Numéro", invoice.number),
-            ("Date", date_label(invoice.issued_at)),
-            ("Période facturée", month_label(invoice.month)),
-            ("Échéance", date_label(invoice.due_date) if invoice.due_date else "à réception"),
-            ("Mode de paiement", "virement bancaire, CIB ou Edahabia"),
-            ("Devise", "dinar algérien (DZD)"),
+            (_("Numéro"), invoice.number),
+            (_("Date"), date_label(invoice.issued_at)),
+            (_("Période facturée"), month_label(invoice.month)),
+            (_("Échéance"), due),
+            (_("Mode de paiement"), _("virement bancaire, CIB ou Edahabia")),
+            (_("Devise"), _("dinar algérien (DZD)")),
         ],
     )
-    right_bottom = _box(
+    right_bottom = box(
         pdf,
         x=110,
         y=box_top,
         width=85,
-        title="FACTURÉ À",
+        title=_("FACTURÉ À"),
         heading=invoice.customer_name,
         text="\n".join(part for part in (invoice.customer_address, invoice.customer_email) if part),
-        rows=[
-            ("NIF", invoice.customer_nif or "—"),
-            ("NIS", invoice.customer_nis or "—"),
-            ("RC", invoice.customer_rc or "—"),
-            ("Article d'imposition", invoice.customer_article or "—"),
-        ],
+        rows=legal_ids(
+            {
+                "nif": invoice.customer_nif,
+                "nis": invoice.customer_nis,
+                "rc": invoice.customer_rc,
+                "article": invoice.customer_article,
+            },
+            (("NIF", "nif"), ("NIS", "nis"), ("RC", "rc"), ("Article d'imposition", "article")),
+        ),
     )
     box_bottom = max(left_bottom, right_bottom)
-    pdf.set_draw_color(*LINE)
-    pdf.rect(15, box_top, 85, box_bottom - box_top)
-    pdf.rect(110, box_top, 85, box_bottom - box_top)
+    frames(pdf, box_top, box_bottom)
 
     # Lines.
     pdf.set_xy(15, box_bottom + 8)
     pdf.font(8.5)
     pdf.set_draw_color(*LINE)
-    heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=INK)
-    with pdf.table(
-        col_widths=(10, 78, 32, 32, 28),
-        text_align=("CENTER", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-        headings_style=heading,
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        line_height=4.6,
+    first_days = wording.fee_first_days(invoice.month, lines)
+    lines_table(
+        pdf,
+        widths=(10, 78, 32, 32, 28),
+        aligns=("CENTER", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        titles=(
+            pgettext("colonne", "N°"),
+            _("Désignation"),
+            _("Quantité"),
+            _("Prix unitaire HT"),
+            _("Montant HT"),
+        ),
+        rows=[
+            (
+                str(line.position),
+                wording.line_description(line, language, first_day=first_days.get(line.position)),
+                wording.line_quantity(line, language),
+                line_unit_price(line),
+                format_money(line.amount),
+            )
+            for line in lines
+        ],
         padding=(1.6, 1.8),
-        width=180,
         cell_fill_color=(247, 249, 252),
         cell_fill_mode=TableCellFillMode.ROWS,
-    ) as table:
-        row = table.row()
-        for title in ("N°", "Désignation", "Quantité", "Prix unitaire HT", "Montant HT"):
-            row.cell(title)
-        for line in lines:
-            row = table.row()
-            row.cell(str(line.position))
-            row.cell(line.description)
-            row.cell(line_quantity(line))
-            row.cell(line_unit_price(line))
-            row.cell(format_money(line.amount))
+    )
 
     note = invoice_credits_note(invoice, lines)
     if note:  # issue 15: what the credits paid, and the rounding rule
@@ -263,54 +269,48 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
     # Totals, right-aligned.
     pdf.ln(4)
-    for label, value, strong in (
-        ("Total HT", invoice.total_ht, False),
-        (tva_label(invoice.tva_rate), invoice.tva_amount, False),
-        ("Total TTC", invoice.total_ttc, True),
-    ):
-        pdf.set_x(115)
-        pdf.set_fill_color(*(INK if strong else LIGHT))
-        color = (255, 255, 255) if strong else INK
-        pdf.font(10 if strong else 9, bold=strong, color=color)
-        pdf.cell(40, 7, f"  {label}", fill=True)
-        pdf.cell(40, 7, f"{format_money(value)} DZD  ", fill=True, align="R", new_x=XPos.LMARGIN)
-        pdf.ln(7.6)
+    totals(
+        pdf,
+        (
+            (_("Total HT"), invoice.total_ht, False),
+            (tva_label(invoice.tva_rate), invoice.tva_amount, False),
+            (_("Total TTC"), invoice.total_ttc, True),
+        ),
+        x=115,
+        label_width=40,
+    )
 
     # Amount in words, payment terms and bank details.
     pdf.ln(4)
     pdf.set_draw_color(*LINE)
     pdf.font(9)
-    words = amount_in_words(invoice.total_ttc)
-    pdf.multi_cell(
-        180,
-        5,
-        f"Arrêtée la présente facture à la somme de : **{words}** "
-        f"({format_money(invoice.total_ttc)} DZD TTC).",
-        border=1,
-        padding=3,
-        align="L",
-        markdown=True,
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+    total = format_money(invoice.total_ttc)
+    amount_in_words_block(
+        pdf,
+        f"Arrêtée la présente facture à la somme de : "
+        f"**{wording.amount_in_words(invoice.total_ttc, 'fr')}** ({total} DZD TTC).",
+        _("Soit, en toutes lettres : **%(words)s** (%(total)s %(currency)s TTC).")
+        % {
+            "words": wording.amount_in_words(invoice.total_ttc, language),
+            "total": total,
+            "currency": wording.currency(),
+        },
     )
     pdf.ln(5)
-    pdf.font(9, bold=True)
-    pdf.cell(0, 5, "Conditions de paiement", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    heading(pdf, _("Conditions de paiement"))
     pdf.font(8.5)
-    pdf.multi_cell(180, 4.4, seller.get("payment_terms", ""), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    paragraph(pdf, payment_terms_text(seller.get("payment_terms", "")))
     if seller.get("bank"):
         pdf.ln(2)
-        pdf.font(9, bold=True)
-        pdf.cell(0, 5, "Coordonnées bancaires", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        heading(pdf, _("Coordonnées bancaires"))
         pdf.font(8.5)
-        pdf.multi_cell(180, 4.4, seller["bank"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        paragraph(pdf, seller["bank"])
     pdf.ln(3)
     pdf.font(8, color=MUTED)
-    pdf.multi_cell(
-        180,
+    paragraph(
+        pdf,
+        _("Montants en dinars algériens. Référence à rappeler lors du paiement : %(number)s.")
+        % {"number": invoice.number},
         4,
-        f"Montants en dinars algériens. Référence à rappeler lors du paiement : {invoice.number}.",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
     )
     return bytes(pdf.output())

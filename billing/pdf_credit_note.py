@@ -1,111 +1,148 @@
-"""A credit note (facture d'avoir) as a PDF, in the invoice's layout (billing/pdf.py)."""
+"""A credit note (facture d'avoir) as a PDF, in the invoice's layout (billing/pdf.py) and the
+reader's language (issue 15): French as issued, English, or Arabic right to left."""
 
 from __future__ import annotations
 
-from fpdf.enums import TableBordersLayout, XPos, YPos
-from fpdf.fonts import FontFace
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from iafactory.formatting import date_label, format_money
 
+from . import document_wording as wording
 from .models import CreditNote
-from .pdf import BRAND, INK, LIGHT, LINE, InvoicePDF, _box
-from .services.invoices import amount_in_words, tva_label
+from .pdf import InvoicePDF, font_dir
+from .pdf_layout import (
+    amount_in_words_block,
+    box,
+    frames,
+    heading,
+    legal_ids,
+    lines_table,
+    paragraph,
+    seller_block,
+    title_block,
+    totals,
+)
+from .services.invoices import tva_label
 
 
-def credit_note_pdf(note: CreditNote) -> bytes:
+def credit_note_pdf(note: CreditNote, language: str | None = None) -> bytes:
+    """The credit note as PDF bytes in `language` (None: the active language)."""
+    language = wording.document_language(language)
+    if language == "ar" and font_dir() is None:
+        language = "fr"  # no Arabic glyphs in Helvetica
+    with translation.override(language):
+        return _credit_note_pdf(note, language)
+
+
+def _credit_note_pdf(note: CreditNote, language: str) -> bytes:
     invoice = note.invoice
     seller = invoice.seller
-    pdf = InvoicePDF(invoice)
-    pdf.set_title(f"Avoir {note.number}")
+    pdf = InvoicePDF(invoice, language)
+    pdf.set_title(_("Avoir %(number)s") % {"number": note.number})
     pdf.add_page()
 
     top = pdf.get_y()
-    pdf.font(15, bold=True, color=BRAND)
-    pdf.multi_cell(100, 7, seller.get("name", ""), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.font(8.5)
-    pdf.multi_cell(100, 4.2, seller.get("address", ""), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    seller_bottom = pdf.get_y()
-    pdf.set_xy(110, top)
-    pdf.font(20, bold=True)
-    pdf.cell(85, 11, "FACTURE D'AVOIR", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_x(110)
-    pdf.font(11, bold=True, color=BRAND)
-    pdf.cell(85, 6, f"N° {note.number}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    seller_bottom = seller_block(pdf, seller, details=False)
+    title_block(
+        pdf, top=top, x=110, width=85, size=20, title=_("FACTURE D'AVOIR"), number=note.number
+    )
 
     box_top = max(seller_bottom, pdf.get_y()) + 7
-    left = _box(
+    left = box(
         pdf,
         x=15,
         y=box_top,
         width=85,
-        title="AVOIR",
+        title=_("AVOIR"),
         rows=[
-            ("Numéro", note.number),
-            ("Date", date_label(note.issued_at)),
-            ("Facture d'origine", invoice.number),
-            ("Date de la facture", date_label(invoice.issued_at)),
+            (_("Numéro"), note.number),
+            (_("Date"), date_label(note.issued_at)),
+            (_("Facture d'origine"), invoice.number),
+            (_("Date de la facture"), date_label(invoice.issued_at)),
         ],
     )
-    right = _box(
+    right = box(
         pdf,
         x=110,
         y=box_top,
         width=85,
-        title="CLIENT",
+        title=_("CLIENT"),
         heading=invoice.customer_name,
         text=invoice.customer_address,
-        rows=[("NIF", invoice.customer_nif or "—"), ("RC", invoice.customer_rc or "—")],
+        rows=legal_ids(
+            {"nif": invoice.customer_nif, "rc": invoice.customer_rc},
+            (("NIF", "nif"), ("RC", "rc")),
+        ),
     )
     bottom = max(left, right)
-    pdf.set_draw_color(*LINE)
-    pdf.rect(15, box_top, 85, bottom - box_top)
-    pdf.rect(110, box_top, 85, bottom - box_top)
+    frames(pdf, box_top, bottom)
 
     pdf.set_xy(15, bottom + 6)
-    pdf.font(9, bold=True)
-    pdf.cell(0, 5, "Motif", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    heading(pdf, _("Motif"))
     pdf.font(8.5)
-    pdf.multi_cell(180, 4.4, note.reason, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    paragraph(pdf, note.reason)
     pdf.ln(4)
-    heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=INK)
-    with pdf.table(
-        col_widths=(10, 130, 40),
-        text_align=("CENTER", "LEFT", "RIGHT"),
-        headings_style=heading,
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        line_height=4.6,
-        width=180,
-    ) as table:
-        row = table.row()
-        for title in ("N°", "Désignation créditée", "Montant HT"):
-            row.cell(title)
-        for line in note.lines.order_by("position"):
-            row = table.row()
-            row.cell(str(line.position))
-            row.cell(line.description)
-            row.cell(f"-{format_money(line.amount)}")
+    lines = list(note.lines.select_related("invoice_line__model").order_by("position"))
+    first_days = wording.fee_first_days(
+        invoice.month, invoice.lines.order_by("position").only("kind", "days", "position")
+    )
+    lines_table(
+        pdf,
+        widths=(10, 130, 40),
+        aligns=("CENTER", "LEFT", "RIGHT"),
+        titles=(pgettext("colonne", "N°"), _("Désignation créditée"), _("Montant HT")),
+        rows=[
+            (
+                str(line.position),
+                _credited_description(line, language, first_days),
+                f"-{format_money(line.amount)}",
+            )
+            for line in lines
+        ],
+    )
     pdf.ln(4)
-    for label, value, strong in (
-        ("Total HT", note.total_ht, False),
-        (tva_label(note.tva_rate), note.tva_amount, False),
-        ("Total TTC de l'avoir", note.total_ttc, True),
-    ):
-        pdf.set_x(105)
-        pdf.set_fill_color(*(INK if strong else LIGHT))
-        pdf.font(10 if strong else 9, bold=strong, color=(255, 255, 255) if strong else INK)
-        pdf.cell(50, 7, f"  {label}", fill=True)
-        pdf.cell(40, 7, f"-{format_money(value)} DZD  ", fill=True, align="R", new_x=XPos.LMARGIN)
-        pdf.ln(7.6)
+    totals(
+        pdf,
+        (
+            (_("Total HT"), note.total_ht, False),
+            (tva_label(note.tva_rate), note.tva_amount, False),
+            (_("Total TTC de l'avoir"), note.total_ttc, True),
+        ),
+        x=105,
+        label_width=50,
+        sign="-",
+    )
     pdf.ln(4)
     pdf.font(9)
-    pdf.multi_cell(
-        180,
-        5,
-        f"Arrêté le présent avoir à la somme de : {amount_in_words(note.total_ttc)} "
-        f"({format_money(note.total_ttc)} DZD TTC), en déduction de la facture {invoice.number}.",
-        border=1,
-        padding=3,
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+    total = format_money(note.total_ttc)
+    amount_in_words_block(
+        pdf,
+        f"Arrêté le présent avoir à la somme de : {wording.amount_in_words(note.total_ttc, 'fr')} "
+        f"({total} DZD TTC), en déduction de la facture {invoice.number}.",
+        _(
+            "Soit, en toutes lettres : %(words)s (%(total)s %(currency)s TTC), en déduction "
+            "de la facture %(number)s."
+        )
+        % {
+            "words": wording.amount_in_words(note.total_ttc, language),
+            "total": total,
+            "currency": wording.currency(),
+            "number": invoice.number,
+        },
+        markdown=False,
+        align="J",
     )
     return bytes(pdf.output())
+
+
+def _credited_description(line, language: str, first_days) -> str:
+    """The credited invoice line's designation, reworded as the invoice's is when the note
+    copied it unchanged."""
+    invoice_line = line.invoice_line
+    if line.description != invoice_line.description:
+        return line.description
+    return wording.line_description(
+        invoice_line, language, first_day=first_days.get(invoice_line.position)
+    )

@@ -24,9 +24,10 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.email_language import user_language
 from accounts.models import Account, ApiKey
 from accounts.selectors import billing_recipients
 from iafactory.formatting import month_label
@@ -432,10 +433,13 @@ def credit_alert_send(*, alert_id: int) -> bool:
     account = period.account
     reference = alert.reference if alert.reference is not None else period.included_credits
     used = alert.used if alert.used is not None else period.consumed
+    language = user_language(account.owner)  # the billing address reads the owner's
+    with translation.override(language):
+        label = month_label(period.month)
     context = {
         "account": account,
         "period": period,
-        "month_label": month_label(period.month),
+        "month_label": label,
         "threshold": alert.threshold,
         "key": alert.api_key,
         "reference": reference,
@@ -444,8 +448,9 @@ def credit_alert_send(*, alert_id: int) -> bool:
         "site_url": getattr(settings, "SITE_URL", ""),
     }
     template = TEMPLATES[alert.kind]
-    subject = render_to_string(f"{template}_subject.txt", context).strip()
-    body = render_to_string(f"{template}.txt", context)
+    with translation.override(language):
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        body = render_to_string(f"{template}.txt", context)
     try:
         send_mail(subject, body, None, billing_recipients(account))
     except Exception:

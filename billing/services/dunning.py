@@ -8,14 +8,18 @@ note that settles the invoice lifts it at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.audit import audit_record
+from accounts.email_language import user_language
 from accounts.models import Account, AuditEvent, User
 from accounts.selectors import billing_recipients
 from iafactory.formatting import format_money
@@ -71,7 +75,7 @@ def account_reinstate_if_settled(*, account: Account, by: User | None = None) ->
 
 @transaction.atomic
 def account_exemption_set(*, account: Account, exempt: bool, by: User | None = None) -> None:
-    standing, _ = AccountStanding.objects.select_for_update().get_or_create(account=account)
+    standing, _created = AccountStanding.objects.select_for_update().get_or_create(account=account)
     if standing.exempt == exempt:
         return
     standing.exempt, standing.exempt_by = exempt, by if exempt else None
@@ -85,8 +89,9 @@ def account_exemption_set(*, account: Account, exempt: bool, by: User | None = N
     )
 
 
-def _remind(invoice: Invoice, kind: str, subject: str, body: str) -> bool:
-    """Send one reminder of this kind for this invoice, once (the row is the proof)."""
+def _remind(invoice: Invoice, kind: str, compose: Callable[[], tuple[str, str]]) -> bool:
+    """Send one reminder of this kind for this invoice, once (the row is the proof), in the
+    account owner's language: `compose()` gives its subject and body."""
     try:
         with transaction.atomic():
             InvoiceReminder.objects.create(invoice=invoice, kind=kind)
@@ -96,6 +101,8 @@ def _remind(invoice: Invoice, kind: str, subject: str, body: str) -> bool:
                 target=invoice.number,
                 details={"relance": kind},
             )
+            with translation.override(user_language(invoice.account.owner)):
+                subject, body = compose()
             recipients = billing_recipients(invoice.account, first=invoice.customer_email)
             send_mail(f"[IAFactory] {subject}", body, None, recipients)
     except IntegrityError:
@@ -105,13 +112,44 @@ def _remind(invoice: Invoice, kind: str, subject: str, body: str) -> bool:
 
 def _body(invoice: Invoice, opening: str) -> str:
     due = invoice_balance_due(invoice)
-    return (
-        f"Bonjour,\n\n{opening}\n\nFacture {invoice.number}, échéance le "
-        f"{invoice.due_date:%d/%m/%Y}, reste à payer : {format_money(due)} DZD TTC.\n"
-        f"Payer en ligne ou envoyer une preuve de virement : "
-        f"{settings.SITE_URL}/espace-client/factures/{invoice.number}/\n\n"
-        "L'équipe IAFactory\n"
+    return "{}\n\n{}\n\n{}\n{}\n\n{}\n".format(
+        _("Bonjour,"),
+        opening,
+        _("Facture %(number)s, échéance le %(due_date)s, reste à payer : %(due)s DZD TTC.")
+        % {
+            "number": invoice.number,
+            "due_date": f"{invoice.due_date:%d/%m/%Y}",
+            "due": format_money(due),
+        },
+        _("Payer en ligne ou envoyer une preuve de virement : %(url)s")
+        % {"url": f"{settings.SITE_URL}/espace-client/factures/{invoice.number}/"},
+        _("L'équipe IAFactory"),
     )
+
+
+def _due_reminder(invoice: Invoice) -> tuple[str, str]:
+    return (
+        _("Facture %(number)s à échéance") % {"number": invoice.number},
+        _body(invoice, _("Votre facture arrive à échéance aujourd'hui.")),
+    )
+
+
+def _late_reminder(invoice: Invoice) -> tuple[str, str]:
+    return (
+        _("Relance : facture %(number)s impayée") % {"number": invoice.number},
+        _body(invoice, _("Sauf erreur de notre part, votre facture reste impayée.")),
+    )
+
+
+def _suspension_notice(invoice: Invoice, days: int) -> tuple[str, str]:
+    opening = ngettext(
+        "Votre accès à l'API est suspendu : une facture reste impayée plus de %(days)s jour "
+        "après son échéance. Il est rétabli dès son paiement.",
+        "Votre accès à l'API est suspendu : une facture reste impayée plus de %(days)s jours "
+        "après son échéance. Il est rétabli dès son paiement.",
+        days,
+    ) % {"days": days}
+    return _("Accès à l'API suspendu"), _body(invoice, opening)
 
 
 def invoices_dun(*, today: date | None = None) -> dict[str, int]:
@@ -121,16 +159,13 @@ def invoices_dun(*, today: date | None = None) -> dict[str, int]:
     counts = {"due": 0, "late": 0, "suspended": 0}
     unpaid = (
         Invoice.objects.filter(status__in=OPEN_STATUSES, due_date__lte=today)
-        .select_related("account")
+        .select_related("account__owner")
         .order_by("due_date", "pk")
     )
     for invoice in unpaid.iterator(chunk_size=500):
         sent = set(invoice.reminders.values_list("kind", flat=True))
         if InvoiceReminder.Kind.DUE not in sent and _remind(
-            invoice,
-            InvoiceReminder.Kind.DUE,
-            f"Facture {invoice.number} à échéance",
-            _body(invoice, "Votre facture arrive à échéance aujourd'hui."),
+            invoice, InvoiceReminder.Kind.DUE, lambda invoice=invoice: _due_reminder(invoice)
         ):
             counts["due"] += 1
         late = invoice.due_date + timedelta(days=LATE_DAYS) <= today
@@ -140,8 +175,7 @@ def invoices_dun(*, today: date | None = None) -> dict[str, int]:
             and _remind(
                 invoice,
                 InvoiceReminder.Kind.LATE,
-                f"Relance : facture {invoice.number} impayée",
-                _body(invoice, "Sauf erreur de notre part, votre facture reste impayée."),
+                lambda invoice=invoice: _late_reminder(invoice),
             )
         ):
             counts["late"] += 1
@@ -158,7 +192,9 @@ def _suspend(invoice: Invoice, today: date) -> int:
     limit = today - timedelta(days=BillingSettings.load().suspension_days)
     if invoice.status not in OPEN_STATUSES or invoice.due_date > limit:
         return 0
-    standing, _ = AccountStanding.objects.select_for_update().get_or_create(account=invoice.account)
+    standing, _created = AccountStanding.objects.select_for_update().get_or_create(
+        account=invoice.account
+    )
     if standing.exempt or standing.suspended_at is not None:
         return 0
     standing.suspended_at, standing.suspended_for = timezone.now(), invoice
@@ -169,16 +205,11 @@ def _suspend(invoice: Invoice, today: date) -> int:
         target=str(invoice.account),
         details={"facture": invoice.number},
     )
+    days = BillingSettings.load().suspension_days
     _remind(
         invoice,
         InvoiceReminder.Kind.SUSPENDED,
-        "Accès à l'API suspendu",
-        _body(
-            invoice,
-            "Votre accès à l'API est suspendu : une facture reste impayée plus de "
-            f"{BillingSettings.load().suspension_days} jours après son échéance. "
-            "Il est rétabli dès son paiement.",
-        ),
+        lambda: _suspension_notice(invoice, days),
     )
     logger.info("Compte %s suspendu (facture %s)", invoice.account_id, invoice.number)
     return 1

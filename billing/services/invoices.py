@@ -12,10 +12,12 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from num2words import num2words
 
 from accounts.audit import audit_record
+from accounts.email_language import user_language
 from accounts.models import AuditEvent, User
 from accounts.selectors import billing_recipients, recipients_prefetch
 from iafactory.formatting import day_label, format_integer, format_money, month_label
@@ -55,10 +57,12 @@ def overage_line_description(*, model_name: str) -> str:
 
 
 def tva_label(rate: Decimal) -> str:
-    """« TVA 19 % », or « TVA (exonéré) » for an exempt customer's invoice."""
+    """« TVA 19 % », or « TVA (exonéré) » for an exempt customer's invoice (in the active
+    language: « VAT 19 % »)."""
     if rate == 0:
-        return "TVA (exonéré)"
-    return f"TVA {rate.normalize():f}\u00a0%".replace(".", ",")
+        return _("TVA (exonéré)")
+    label = _("TVA")
+    return f"{label} {rate.normalize():f}\u00a0%".replace(".", ",")
 
 
 def line_quantity(line: InvoiceLine) -> str:
@@ -99,6 +103,17 @@ def seller_snapshot(billing: BillingSettings) -> dict[str, str | int]:
     }
 
 
+def payment_terms_text(terms: str) -> str:
+    """An invoice's payment terms in the active language: the default sentence is translated,
+    terms staff wrote themselves are printed as written."""
+    if terms == DEFAULT_PAYMENT_TERMS:
+        return _(
+            "Payable au plus tard à la date d'échéance indiquée, en ligne (CIB / Edahabia) ou "
+            "par virement bancaire."
+        )
+    return terms
+
+
 class _IssuedEmail:
     """The issue e-mail's templates, looked up once for a whole batch of invoices."""
 
@@ -111,22 +126,25 @@ class _IssuedEmail:
         path = reverse("billing:invoice_detail", kwargs={"number": marker})
         self.url = f"{settings.SITE_URL}{path}".replace(marker, "{number}")
 
-    def message(self, invoice: Invoice) -> EmailMultiAlternatives:
-        context = {
-            "invoice": invoice,
-            "month_label": month_label(invoice.month),
-            "url": self.url.format(number=invoice.number),
-            "total_ht": format_money(invoice.total_ht),
-            "tva": format_money(invoice.tva_amount),
-            "total_ttc": format_money(invoice.total_ttc),
-            "tva_label": tva_label(invoice.tva_rate),
-        }
-        message = EmailMultiAlternatives(
-            subject=" ".join(self.subject.render(context).split()),
-            body=self.text.render(context),
-            to=billing_recipients(invoice.account, first=invoice.customer_email),
-        )
-        message.attach_alternative(self.html.render(context), "text/html")
+    def message(self, invoice: Invoice, language: str) -> EmailMultiAlternatives:
+        """The e-mail in `language`, the account owner's (issue 15)."""
+        with translation.override(language):
+            context = {
+                "invoice": invoice,
+                "month_label": month_label(invoice.month),
+                "url": self.url.format(number=invoice.number),
+                "total_ht": format_money(invoice.total_ht),
+                "tva": format_money(invoice.tva_amount),
+                "total_ttc": format_money(invoice.total_ttc),
+                "tva_label": tva_label(invoice.tva_rate),
+                "payment_terms": payment_terms_text(invoice.seller.get("payment_terms", "")),
+            }
+            message = EmailMultiAlternatives(
+                subject=" ".join(self.subject.render(context).split()),
+                body=self.text.render(context),
+                to=billing_recipients(invoice.account, first=invoice.customer_email),
+            )
+            message.attach_alternative(self.html.render(context), "text/html")
         return message
 
 
@@ -163,7 +181,9 @@ def _notify_batch(invoices: list[Invoice]) -> int:
     )
     # Sent inside the transaction: if sending fails, emailed_at stays empty and a later run
     # sends again (at least once rather than never).
-    get_connection().send_messages([email.message(invoice) for invoice in invoices])
+    get_connection().send_messages(
+        [email.message(invoice, user_language(invoice.account.owner)) for invoice in invoices]
+    )
     Invoice.objects.filter(pk__in=to_send).update(emailed_at=timezone.now())
     return len(to_send)
 

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.email_language import user_language
 from accounts.models import Account
 from catalog.models import ModelPrice
 
@@ -88,8 +89,9 @@ def _notice_send(*, notice: PriceIncreaseNotice, price: ModelPrice) -> int:
         "model": price.model,
         "site_url": settings.SITE_URL,
     }
-    subject = render_to_string("billing/emails/price_increase_subject.txt", context).strip()
-    body = render_to_string("billing/emails/price_increase.txt", context)
+    with translation.override(user_language(account.owner)):
+        subject = render_to_string("billing/emails/price_increase_subject.txt", context).strip()
+        body = render_to_string("billing/emails/price_increase.txt", context)
     try:
         send_mail(subject, body, None, [account.owner.email])
     except Exception:

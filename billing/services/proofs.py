@@ -11,10 +11,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
+from accounts.email_language import user_language
 from accounts.models import Account, AuditEvent, User
 
 from ..models import BillingSettings, Invoice, Payment, Recharge, TransferProof
@@ -49,10 +50,32 @@ def _mail(to: list[str], subject: str, body: str) -> None:
         send_mail(f"[IAFactory] {subject}", body, None, recipients)
 
 
+def _mail_owner(owner: User, compose) -> None:
+    """E-mail the account owner in their language: `compose()` gives subject and body."""
+    with translation.override(user_language(owner)):
+        subject, body = compose()
+    _mail([owner.email], subject, body)
+
+
 def _what(proof: TransferProof) -> str:
     if proof.invoice_id:
-        return f"la facture {proof.invoice.number}"
-    return f"la recharge {proof.recharge.reference}"
+        return _("la facture %(number)s") % {"number": proof.invoice.number}
+    return _("la recharge %(reference)s") % {"reference": proof.recharge.reference}
+
+
+def _received(proof: TransferProof, payment: Payment) -> tuple[str, str]:
+    return _("Virement reçu"), _(
+        "Bonjour,\n\nNous avons bien reçu votre virement pour %(what)s (%(amount)s DZD). "
+        "Merci.\n\nL'équipe IAFactory\n"
+    ) % {"what": _what(proof), "amount": payment.amount}
+
+
+def _rejected(proof: TransferProof, reason: str) -> tuple[str, str]:
+    return _("Preuve de virement refusée"), _(
+        "Bonjour,\n\nLa preuve de virement envoyée pour %(what)s n'a pas été acceptée.\n"
+        "Motif : %(reason)s\n\nVous pouvez en envoyer une autre depuis votre espace client."
+        "\n\nL'équipe IAFactory\n"
+    ) % {"what": _what(proof), "reason": reason}
 
 
 @transaction.atomic
@@ -93,16 +116,20 @@ def proof_upload(
     proof.file.save("preuve", upload, save=False)
     proof.save()
     billing = BillingSettings.load()
-    transaction.on_commit(
-        lambda: _mail(
-            [billing.company_email],
-            f"Preuve de virement à vérifier — {account.name}",
-            f"Le compte « {account.name} » a envoyé une preuve de virement pour {_what(proof)}.\n"
-            f"À vérifier dans l'administration : {settings.SITE_URL}/admin/billing/transferproof/"
-            f"{proof.pk}/change/\n",
-        )
-    )
+    transaction.on_commit(lambda: _mail_staff(billing.company_email, account, proof))
     return proof
+
+
+def _mail_staff(address: str, account: Account, proof: TransferProof) -> None:
+    with translation.override(settings.LANGUAGE_CODE):  # staff work in French
+        what = _what(proof)
+    _mail(
+        [address],
+        f"Preuve de virement à vérifier — {account.name}",
+        f"Le compte « {account.name} » a envoyé une preuve de virement pour {what}.\n"
+        f"À vérifier dans l'administration : {settings.SITE_URL}/admin/billing/transferproof/"
+        f"{proof.pk}/change/\n",
+    )
 
 
 def _locked_pending(proof: TransferProof) -> TransferProof:
@@ -169,16 +196,8 @@ def proof_approve(
         target=f"Preuve n° {locked.pk}",
         details={"reçu_le": received_on, "montant": payment.amount},
     )
-    owner = locked.account.owner.email
-    what = _what(locked)
-    transaction.on_commit(
-        lambda: _mail(
-            [owner],
-            "Virement reçu",
-            f"Bonjour,\n\nNous avons bien reçu votre virement pour {what} "
-            f"({payment.amount} DZD). Merci.\n\nL'équipe IAFactory\n",
-        )
-    )
+    owner = locked.account.owner
+    transaction.on_commit(lambda: _mail_owner(owner, lambda: _received(locked, payment)))
     return payment
 
 
@@ -198,14 +217,6 @@ def proof_reject(*, proof: TransferProof, reason: str, by: User | None = None) -
         target=f"Preuve n° {locked.pk}",
         details={"motif": reason},
     )
-    owner, what = locked.account.owner.email, _what(locked)
-    transaction.on_commit(
-        lambda: _mail(
-            [owner],
-            "Preuve de virement refusée",
-            f"Bonjour,\n\nLa preuve de virement envoyée pour {what} n'a pas été acceptée.\n"
-            f"Motif : {reason}\n\nVous pouvez en envoyer une autre depuis votre espace client.\n\n"
-            "L'équipe IAFactory\n",
-        )
-    )
+    owner = locked.account.owner
+    transaction.on_commit(lambda: _mail_owner(owner, lambda: _rejected(locked, reason)))
     return locked
