@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils import translation
+
 from accounts.models import Account
 from catalog.models import AIModel, Plan
 from catalog.pricing import PriceBook
@@ -147,7 +149,8 @@ def _overage_line(use: OverageUse, *, several_prices: bool) -> BillLine:
     description = f"{overage_line_description(model_name=use.model_name)}, {unit_label(use.unit)}"
     if several_prices:
         local = local_date(use.first_at)
-        description += f" (tarif du {day_label(local)} {month_label(local)})"
+        with translation.override("fr"):  # the designation as issued
+            description += f" (tarif du {day_label(local)} {month_label(local)})"
     whole = int(use.quantity) if use.quantity == use.quantity.to_integral_value() else None
     return BillLine(
         kind=OVERAGE,

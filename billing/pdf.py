@@ -285,10 +285,12 @@ def _invoice_pdf(invoice: Invoice, language: str) -> bytes:
     pdf.set_draw_color(*LINE)
     pdf.font(9)
     total = format_money(invoice.total_ttc)
+    with translation.override("fr"):  # the legal mention is French, its figures too
+        total_fr = format_money(invoice.total_ttc)
     amount_in_words_block(
         pdf,
         f"Arrêtée la présente facture à la somme de : "
-        f"**{wording.amount_in_words(invoice.total_ttc, 'fr')}** ({total} DZD TTC).",
+        f"**{wording.amount_in_words(invoice.total_ttc, 'fr')}** ({total_fr} DZD TTC).",
         _("Soit, en toutes lettres : **%(words)s** (%(total)s %(currency)s TTC).")
         % {
             "words": wording.amount_in_words(invoice.total_ttc, language),

@@ -117,10 +117,12 @@ def _credit_note_pdf(note: CreditNote, language: str) -> bytes:
     pdf.ln(4)
     pdf.font(9)
     total = format_money(note.total_ttc)
+    with translation.override("fr"):  # the legal mention is French, its figures too
+        total_fr = format_money(note.total_ttc)
     amount_in_words_block(
         pdf,
         f"Arrêté le présent avoir à la somme de : {wording.amount_in_words(note.total_ttc, 'fr')} "
-        f"({total} DZD TTC), en déduction de la facture {invoice.number}.",
+        f"({total_fr} DZD TTC), en déduction de la facture {invoice.number}.",
         _(
             "Soit, en toutes lettres : %(words)s (%(total)s %(currency)s TTC), en déduction "
             "de la facture %(number)s."

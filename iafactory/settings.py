@@ -179,6 +179,7 @@ LOGIN_REDIRECT_URL = "/espace-client/"
 LOGOUT_REDIRECT_URL = "/tarifs/"
 
 # django-allauth: e-mail login, no username.
+ACCOUNT_ADAPTER = "accounts.email_language.AccountAdapter"  # allauth e-mails in the user's language
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 # Sign-up also asks for the organisation's name and creates the customer account.

@@ -41,15 +41,15 @@ def invoice_number(*, year: int, sequence: int) -> str:
 
 def fee_line_description(*, plan_name: str, first_day: date, days: int) -> str:
     """« Formule Standard — 1er au 15 novembre 2026 (15 jours) »; one day: « — 30 novembre
-    2026 (1 jour) »."""
+    2026 (1 jour) ». Always French: the invoice's designation as issued (its translations are
+    billing.document_wording's)."""
     last_day = first_day + timedelta(days=days - 1)
     plural = "s" if days > 1 else ""
+    with translation.override("fr"):
+        first, last, month = day_label(first_day), day_label(last_day), month_label(first_day)
     if days == 1:
-        return f"Formule {plan_name} — {day_label(first_day)} {month_label(first_day)} (1 jour)"
-    return (
-        f"Formule {plan_name} — {day_label(first_day)} au {day_label(last_day)} "
-        f"{month_label(first_day)} ({days} jour{plural})"
-    )
+        return f"Formule {plan_name} — {first} {month} (1 jour)"
+    return f"Formule {plan_name} — {first} au {last} {month} ({days} jour{plural})"
 
 
 def overage_line_description(*, model_name: str) -> str:
@@ -66,7 +66,13 @@ def tva_label(rate: Decimal) -> str:
 
 
 def line_quantity(line: InvoiceLine) -> str:
-    """« 30 jours », « 12 images », or input and output tokens on two lines."""
+    """« 30 jours », « 12 images », or input and output tokens on two lines; in French, as the
+    invoice was issued (billing.document_wording says it in the reader's language)."""
+    with translation.override("fr"):
+        return _line_quantity(line)
+
+
+def _line_quantity(line: InvoiceLine) -> str:
     if line.kind == InvoiceLine.Kind.FEE:
         return f"{line.days} jour{'s' if line.days and line.days > 1 else ''}"
     if line.unit:  # issue 15: the quantity beyond the credits, at one unit price

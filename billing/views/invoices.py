@@ -4,16 +4,18 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import requires
 from iafactory.formatting import month_label
 
+from .. import document_wording as wording
 from ..chargily import chargily_enabled
 from ..models import Invoice
 from ..overage import invoice_credits_note
 from ..pdf import invoice_pdf
-from ..services.invoices import amount_in_words, line_quantity, line_unit_price
+from ..services.invoices import line_unit_price
 from ..services.payments import OPEN_STATUSES, invoice_amounts
 from .payments import ProofForm
 
@@ -42,9 +44,14 @@ def _own_invoice(request, number: str) -> Invoice:
 @requires("invoices.view")
 def invoice_detail(request, number: str):
     invoice = _own_invoice(request, number)
-    lines = list(invoice.lines.order_by("position"))
-    for line in lines:
-        line.quantity = line_quantity(line)
+    lines = list(invoice.lines.select_related("model").order_by("position"))
+    language = translation.get_language() or "fr"
+    first_days = wording.fee_first_days(invoice.month, lines)
+    for line in lines:  # as the PDF says them (issue 15): translated where they can be
+        line.label = wording.line_description(
+            line, language, first_day=first_days.get(line.position)
+        )
+        line.quantity = wording.line_quantity(line, language)
         line.unit_price_label = line_unit_price(line)
     paid, credited, due = invoice_amounts(invoice)
     return render(
@@ -56,7 +63,7 @@ def invoice_detail(request, number: str):
             "lines": lines,
             "month_label": month_label(invoice.month),
             "tva_exempt": invoice.tva_rate == 0,
-            "amount_in_words": amount_in_words(invoice.total_ttc),
+            "amount_in_words": wording.amount_in_words(invoice.total_ttc, language),
             "credits_note": invoice_credits_note(invoice, lines),
             # h11: what is owed, what was received, and how to pay (issue 12).
             "paid": paid,
