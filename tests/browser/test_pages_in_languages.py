@@ -23,7 +23,7 @@ EXPECTED = {
         "tarifs": (["د.ج"], ["Tableau de bord", "Se connecter"]),
         "dashboard": (
             ["لوحة القيادة", "500,00 د.ج"],
-            ["Tableau de bord", "Formule", "Consommation"],
+            ["Tableau de bord", "Changer de formule", "Consommation"],
         ),
         "invoice": (["1.190,00 د.ج"], ["Total TTC", "Télécharger le PDF", "Désignation"]),
     },
