@@ -122,6 +122,8 @@ SMALL_TABLES_SQL = [
            tva_exempt, created_at)
        SELECT a, 'Client ' || a || ' SARL', a, 'Alger', '', '', '', '', false, %(prev_start)s
        FROM generate_series(1, %(accounts)s) a""",
+    """INSERT INTO accounts_membership (account_id, user_id, role, created_at)
+       SELECT a, a, 'owner', %(prev_start)s FROM generate_series(1, %(accounts)s) a""",
     """INSERT INTO billing_subscription (account_id, plan_id, pay_as_you_go, started_at)
        SELECT a, %(plan)s, true, %(prev_start)s FROM generate_series(1, %(accounts)s) a""",
     """INSERT INTO accounts_apikey (id, account_id, name, prefix, key_hash, created_at)

@@ -185,6 +185,8 @@ def test_an_account_whose_month_overflows_the_invoice_columns_does_not_block_the
     # 10¹³ DZD of overage: fits the ledger, not an invoice line (12 digits before the point).
     event = UsageEventFactory(
         account=huge,
+        input_tokens=4 * 10**16,  # × 250 DZD per million
+        output_tokens=0,
         credits=Decimal("0"),
         overage=Decimal("10000000000000"),
         pay_as_you_go=True,
@@ -201,7 +203,9 @@ def test_an_account_whose_month_overflows_the_invoice_columns_does_not_block_the
     ]
     assert "numeric field overflow" in CloseFailure.objects.get(account=huge).error
 
-    UsageEvent.objects.filter(pk=event.pk).update(overage=Decimal("10"), cost=Decimal("10"))
+    UsageEvent.objects.filter(pk=event.pk).update(
+        input_tokens=40_000, overage=Decimal("10"), cost=Decimal("10")
+    )
     usage_rollups_rebuild(account_id=huge.pk, month=NOVEMBER)  # the close reads the rollups
     fixed = period_close(month=NOVEMBER, chunk_size=2)
 
