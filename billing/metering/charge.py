@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ..models import BillingPeriod
 from ..periods import Month
-from ..services.alerts import alerts_check_after_commit
+from .alerting import alerts_note
 from .allocation import IncludedCredits, KeyBudget, Overage, Prepaid, Source, allocate
 from .ledger import Ledger, Recorded
 from .parse import Candidate
@@ -249,11 +249,11 @@ def charge(
         ledger.insert_events(new_rows)
         ledger.upsert_rollups(rollups)
     changed = [running for running in periods.values() if running.changed]
+    spent = [spend for spend in spends.values() if spend.changed]
     ledger.write_totals(
         [running.totals() for running in changed],
-        [SpendTotals(s.row.id, s.budget.charged) for s in spends.values() if s.changed],
+        [SpendTotals(s.row.id, s.budget.charged) for s in spent],
         [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used],
     )
-    for running in changed:
-        alerts_check_after_commit(period=running.period, after=running.totals(), rows=new_rows)
+    alerts_note(candidates=candidates, periods=changed, spends=spent, payg_now=payg_now)
     return set()

@@ -54,6 +54,7 @@ _KEYS = f"""
     SELECT {", ".join(sql for _, sql in KEY_SOURCES.values())}
     FROM accounts_apikey k LEFT JOIN billing_subscription s ON s.account_id = k.account_id
     LEFT JOIN billing_prepaidbalance b ON b.account_id = k.account_id
+    LEFT JOIN billing_alertsettings a ON a.account_id = k.account_id
     WHERE k.key_hash = ANY(%s)
 """  # noqa: S608 (constant column names)
 _PRICES = f"""
