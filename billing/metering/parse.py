@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -52,6 +52,18 @@ class Context:
     keys: dict[str, Key | None]  # by raw secret
     models: dict[str, AIModel]  # by slug, the models the batch names
     prices: PriceBook
+    month: Month = field(init=False)  # the billing month of `now`
+    _months: dict[datetime, Month] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.month = Month.of(self.now)
+
+    def month_of(self, moment: datetime) -> Month:
+        """Month.of, remembered for the batch (its events share a few instants)."""
+        month = self._months.get(moment)
+        if month is None:
+            month = self._months[moment] = Month.of(moment)
+        return month
 
 
 @dataclass
@@ -218,12 +230,12 @@ def parse(index: int, event: object, context: Context) -> Candidate:
         raise Rejected("Clé API révoquée.")
     if key.expires_at is not None and occurred_at >= key.expires_at:
         raise Rejected("Clé API expirée.")
-    month = Month.of(occurred_at)
+    month = context.month if given_at is None else Month.of(occurred_at)
     # A period is never opened for a month the account did not have, nor for next month
     # ahead of midnight (clock skew): it would take that month's credits and fee too early.
-    if key.started_at is not None and month < Month.of(key.started_at):
+    if key.started_at is not None and month < context.month_of(key.started_at):
         raise Rejected("« occurred_at » tombe avant l'ouverture du compte.")
-    if month > Month.of(context.now):
+    if month > context.month:
         raise Rejected(
             "« occurred_at » tombe dans le mois prochain : renvoyez l'événement après minuit "
             "(heure d'Alger)."
