@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
+from usage_load import timed_threads
 
 # The same columns as the service's COPY on PostgreSQL, so the ratio compares the rules and the
 # HTTP layer, not two ways of inserting.
@@ -101,10 +101,4 @@ def raw_sql(
                         [period_ids, amounts],
                     )
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - start
+    return timed_threads(client, clients)

@@ -69,6 +69,17 @@ def worker_pids(pid: int) -> list[int]:
         return []
 
 
+def timed_threads(target, count: int) -> float:
+    """Run `target` in `count` threads at once; the wall time until the last one ends."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start
+
+
 def hammer(
     *,
     port: int,
@@ -102,13 +113,7 @@ def hammer(
                 conn.close()
         conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
+    elapsed = timed_threads(client, clients)
     if failures:
         raise RuntimeError(f"request failed: {failures[0]}")
     return elapsed

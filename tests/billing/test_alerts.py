@@ -15,6 +15,7 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accounts.models import ApiKey
 from billing.metering import usage_record_batch
 from billing.models import AlertSettings, BillingPeriod, CreditAlert, KeySpend, UsageEvent
 from billing.services.alerts import (
@@ -386,11 +387,9 @@ def test_a_budget_lowered_below_the_spend_is_sent_at_the_next_batch(
 ):
     freeze(NOW)
     key = customer(credits="1000")
-    key.monthly_budget = D("500.00")
-    key.save()
+    ApiKey.objects.filter(pk=key.pk).update(monthly_budget=D("500.00"))
     record(django_capture_on_commit_callbacks, image_event(key, "a", images=5))  # 40 of 500
-    key.monthly_budget = D("45.00")
-    key.save()
+    ApiKey.objects.filter(pk=key.pk).update(monthly_budget=D("45.00"))
 
     record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 48: beyond 45
 
