@@ -6,25 +6,10 @@ from collections.abc import Sequence
 
 from ...periods import BILLING_TZ
 from ..rollups import ROLLUP_COLUMNS, SUM_COLUMNS
-from ..rows import EVENT_COLUMNS, KEY_SOURCES, PRICE_SOURCES
+from ..rows import KEY_SOURCES, PRICE_SOURCES
 
 # From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
 COPY_MIN = 50
-# The events' column types, for a binary COPY (no text formatting of each value): EventRow's
-# fields in order (the contract test compares them with the table).
-EVENT_TYPES = (
-    *["bigint"] * 4,  # account_id, period_id, api_key_id, model_id
-    "varchar",  # idempotency_key
-    "varchar",  # fingerprint
-    "bigint",  # input_tokens
-    "bigint",  # output_tokens
-    "integer",  # images
-    "timestamptz",  # occurred_at
-    "timestamptz",  # received_at
-    *["numeric"] * 8,  # the three prices, cost, credits, prepaid, overage, written_off
-    "boolean",  # pay_as_you_go
-)
-
 PERIOD_FIELDS = (
     "id",
     "account_id",
@@ -126,8 +111,6 @@ ROLLUP_TYPES = {
     "overage_output_tokens": "bigint",
     "overage_images": "bigint",
 }
-if len(EVENT_TYPES) != len(EVENT_COLUMNS):
-    raise ImportError("EVENT_TYPES must follow EventRow field by field")
 if tuple(ROLLUP_TYPES) != ROLLUP_COLUMNS:
     raise ImportError("ROLLUP_TYPES must follow RollupRow field by field")
 UPSERT_ROLLUPS = f"""

@@ -5,12 +5,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from billing.metering.ledger.base import Totals
-from billing.metering.ledger.postgres_sql import EVENT_TYPES
 from billing.metering.rollups import rollups_of
-from billing.metering.rows import EVENT_COLUMNS, BalanceTotals, PeriodTotals, SpendTotals
+from billing.metering.rows import BalanceTotals, PeriodTotals, SpendTotals
 from billing.models import (
     AlertSettings,
     BillingPeriod,
@@ -98,17 +97,3 @@ def test_record_of_new_events_meeting_a_recorded_key_reports_fewer(ledger, key, 
         transaction.set_rollback(True)  # what the caller does
 
     assert inserted == 1
-
-
-def test_the_binary_copy_types_are_the_tables(key):
-    if connection.vendor != "postgresql":
-        pytest.skip("the PostgreSQL store needs PostgreSQL (set DATABASE_URL)")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT column_name, udt_name FROM information_schema.columns "
-            "WHERE table_name = 'billing_usageevent'"
-        )
-        table = dict(cursor.fetchall())
-    aliases = {"int8": "bigint", "int4": "integer", "bool": "boolean"}
-
-    assert [aliases.get(table[c], table[c]) for c in EVENT_COLUMNS] == list(EVENT_TYPES)
