@@ -18,25 +18,21 @@ runs): the test suite runs it so a schema or API change that breaks the benchmar
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import usage_baselines
+import usage_load
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -138,68 +134,17 @@ def set_up_django_data() -> Fixture:
     )
 
 
-# --- the server ------------------------------------------------------------------------------
+# --- the server and its load (usage_load.py) ---------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, **SERVER_ENV}
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "iafactory.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--pythonpath",
-        f"{ROOT},{ROOT / 'bench'}",
-        "--log-level",
-        "warning",
-        "--timeout",
-        str(REQUEST_TIMEOUT),
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            return server
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError("gunicorn exited") from None
-            time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not start within 30 s")
-
-
-def peak_rss_kib(pid: int) -> int:
-    """VmHWM (peak resident set) of a process, in KiB; 0 when unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def worker_pids(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-# --- load ------------------------------------------------------------------------------------
+def start_server(port: int):
+    return usage_load.start_server(
+        port=port,
+        root=ROOT,
+        env={**os.environ, **SERVER_ENV},
+        workers=WORKERS,
+        timeout=REQUEST_TIMEOUT,
+    )
 
 
 @dataclass
@@ -215,38 +160,17 @@ class Outcome:
 
 
 def hammer(port: int, path: str, bodies: list[bytes], headers: dict, clients: int) -> float:
-    """POST every body with `clients` threads; return the wall time. Any non-200 aborts."""
-    lock = threading.Lock()
-    cursor = iter(range(len(bodies)))
-    failures: list[str] = []
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-        while not failures:
-            with lock:
-                index = next(cursor, None)
-            if index is None:
-                break
-            conn.request("POST", path, body=bodies[index], headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
-            rejected = path != BARE and b'"rejected":0' not in payload
-            if response.status != 200 or rejected:
-                failures.append(f"{response.status} {payload[:300]!r}")
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    if failures:
-        raise RuntimeError(f"request failed: {failures[0]}")
-    return elapsed
+    """POST every body with `clients` threads; return the wall time. Any non-200 aborts, and
+    so does a rejected event on the metering's endpoint."""
+    return usage_load.hammer(
+        port=port,
+        path=path,
+        bodies=bodies,
+        headers=headers,
+        clients=clients,
+        timeout=REQUEST_TIMEOUT,
+        all_accepted=path != BARE,
+    )
 
 
 BARE = "/bench/bare/"
@@ -282,121 +206,20 @@ def single_bodies(keys: list[str], count: int) -> list[bytes]:
     return [json.dumps({"events": [event(rng.choice(keys))]}).encode() for _ in range(count)]
 
 
-# --- the raw-SQL baseline ---------------------------------------------------------------------
-
-# The same statement the service uses on PostgreSQL (COPY), so the ratio compares the rules
-# and the HTTP layer, not two ways of inserting.
-COPY = """
-COPY billing_usageevent (account_id, period_id, api_key_id, model_id, idempotency_key,
-    fingerprint, input_tokens, output_tokens, images, occurred_at, received_at, input_price,
-    output_price, image_price, cost, credits, overage, written_off, pay_as_you_go) FROM STDIN
-"""
-COPY_BINARY = COPY.strip() + " (FORMAT BINARY)"
-COPY_TYPES = [
-    "bigint",
-    "bigint",
-    "bigint",
-    "bigint",
-    "varchar",
-    "varchar",
-    "bigint",
-    "bigint",
-    "integer",
-    "timestamptz",
-    "timestamptz",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "numeric",
-    "boolean",
-]
-PRICE_IN, PRICE_OUT, COST, ZERO = Decimal(250), Decimal(1000), Decimal("1.625"), Decimal(0)
-
+# --- the raw-SQL baseline (usage_baselines.py) --------------------------------------------------
 
 RAW_CLIENTS = int(os.environ.get("BENCH_RAW_CLIENTS", "2" if SMOKE else str(4 * CORES)))
 
 
 def raw_sql(fixture: Fixture, batches: int, size: int, clients: int) -> float:
-    """The fastest plain insert we can write, as the ceiling the HTTP path is judged against.
-
-    Rows are built before the clock starts (the HTTP clients' bodies are built beforehand too);
-    each unit is one transaction: the periods locked in id order, a binary COPY of the events
-    and one UPDATE of their periods, from `clients` connections at once. No HTTP, no rules.
-    """
-    rng = random.Random(3)
-    now = datetime.now(UTC)
-    work = []
-    for _ in range(batches):
-        rows, periods = [], {}
-        for _ in range(size):
-            a, p, k = rng.choice(fixture.raw_ids)
-            periods[p] = periods.get(p, 0) + 1
-            rows.append(
-                (
-                    a,
-                    p,
-                    k,
-                    fixture.model_id,
-                    uuid.uuid4().hex,
-                    "0" * 64,
-                    500,
-                    1500,
-                    0,
-                    now,
-                    now,
-                    PRICE_IN,
-                    PRICE_OUT,
-                    None,
-                    COST,
-                    ZERO,
-                    ZERO,
-                    COST,
-                    False,
-                )
-            )
-        ids = sorted(periods)
-        work.append((rows, ids, [COST * periods[i] for i in ids]))
-    lock = threading.Lock()
-    cursor = iter(work)
-
-    def client() -> None:
-        with psycopg.connect(DATABASE_URL) as conn:
-            while True:
-                with lock:
-                    unit = next(cursor, None)
-                if unit is None:
-                    return
-                rows, ids, amounts = unit
-                with conn.transaction(), conn.cursor() as cur:
-                    # The periods locked in id order first (as the service does): an UPDATE
-                    # alone locks in join order, and concurrent batches would deadlock.
-                    cur.execute(
-                        "SELECT id FROM billing_billingperiod WHERE id = ANY(%s) "
-                        "ORDER BY id FOR NO KEY UPDATE",
-                        [ids],
-                    )
-                    with cur.copy(COPY_BINARY) as copy:
-                        copy.set_types(COPY_TYPES)
-                        for row in rows:
-                            copy.write_row(row)
-                    cur.execute(
-                        "UPDATE billing_billingperiod AS p "
-                        "SET written_off = p.written_off + v.amount "
-                        "FROM unnest(%s::bigint[], %s::numeric[]) AS v (id, amount) "
-                        "WHERE p.id = v.id",
-                        [ids, amounts],
-                    )
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - start
+    return usage_baselines.raw_sql(
+        database_url=DATABASE_URL,
+        ids=fixture.raw_ids,
+        model_id=fixture.model_id,
+        batches=batches,
+        size=size,
+        clients=clients,
+    )
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -425,7 +248,7 @@ def main() -> int:
         if outcome.name not in best or outcome.rate > best[outcome.name].rate:
             best[outcome.name] = outcome
 
-    port = free_port()
+    port = usage_load.free_port()
     server = start_server(port)
     try:
         # Warm every worker (imports, connections) before measuring.
@@ -448,9 +271,9 @@ def main() -> int:
                 seconds = hammer(port, path, work, headers, CLIENTS)
                 events = len(work) * (BATCH_SIZE if batched else 1)
                 keep(Outcome(name, len(work), events, seconds))
-        workers = worker_pids(server.pid)
-        rss_workers = max((peak_rss_kib(pid) for pid in workers), default=0)
-        rss_master = peak_rss_kib(server.pid)
+        workers = usage_load.worker_pids(server.pid)
+        rss_workers = max((usage_load.peak_rss_kib(pid) for pid in workers), default=0)
+        rss_master = usage_load.peak_rss_kib(server.pid)
     finally:
         server.terminate()
         try:

@@ -8,10 +8,11 @@ from decimal import Decimal
 from accounts.models import ApiKey
 from accounts.selectors import KEY_REFUSALS, api_key_lookup
 
-from ..models import BillingPeriod, KeySpend, PrepaidBalance, Subscription
+from ..models import BillingPeriod, KeySpend, Subscription
 from ..money import ZERO
 from ..services.dunning import account_suspension
 from ..services.periods import current_period, subscription_get_or_create
+from ..services.prepaid import prepaid_balance
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,6 @@ def key_budget_reached(*, key: ApiKey, period: BillingPeriod) -> bool:
     return (charged or ZERO) >= key.monthly_budget
 
 
-def prepaid_balance_of(*, account) -> Decimal:
-    balance = PrepaidBalance.objects.filter(account=account).values_list("balance", flat=True)
-    return balance.first() or ZERO
-
-
 def _authorization(
     reason: str | None, remaining: Decimal | None = None, payg: bool | None = None
 ) -> Authorization:
@@ -109,7 +105,7 @@ def usage_authorize(*, raw_key: str) -> Authorization:
         period=period,
         pay_as_you_go=payg,
         payg_cap=subscription.payg_cap,
-        prepaid_balance=prepaid_balance_of(account=account),
+        prepaid_balance=prepaid_balance(account=account),
     ):
         return _authorization(None, remaining, payg)
     if payg:

@@ -2,15 +2,17 @@
 
 A batch goes through three steps, so that the only work done under a lock is the allocation:
 
-1. Outside any transaction: parse and price every event (one query for the keys with their
-   subscriptions, one for the prices; the pay-as-you-go history only of accounts that switched
-   it after their event) and, for batches above OPTIMISTIC_MAX events, read which of their
-   idempotency keys are already recorded.
-2. One short transaction (metering.charge): lock the batch's periods in pk order, allocate each
-   new event's cost to its credit sources in request order, insert the events in one statement
-   and update the periods in one more. A missing period is created outside the locks
+1. Outside any transaction: parse and price every event (the keys with their subscriptions and
+   alert settings, and the prices, in one round trip; the pay-as-you-go history only of
+   accounts that switched it after their event) and, for batches above OPTIMISTIC_MAX events,
+   read which of their idempotency keys are already recorded.
+2. One short transaction (metering.charge): lock the batch's periods, key spends and balances
+   (one round trip), allocate each new event's cost to its credit sources in request order,
+   then insert the events and write their rollups and the totals (one statement for a small
+   batch; COPY and one more for a large one). A missing period is created outside the locks
    (``period_get_or_create`` locks the subscription) and the step rerun.
-3. After commit: the keys' ``last_used_at`` and the credit alert e-mails.
+3. After commit: the keys' ``last_used_at``, and the alert check of a period where the charge
+   saw a threshold reached (from its own totals: no query otherwise).
 
 The unique constraint (account, idempotency_key) is what makes an event count once, never the
 read: an insert that meets a row recorded meanwhile fails (a small batch's

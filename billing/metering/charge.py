@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from ..models import BillingPeriod
 from ..periods import Month
-from ..services.alerts import alerts_check_after_commit
+from .alerting import alerts_note
 from .allocation import IncludedCredits, KeyBudget, Overage, Prepaid, Source, allocate
 from .ledger import Ledger, Recorded
+from .ledger.base import Totals
 from .parse import Candidate
 from .payg import payg_recheck
 from .results import ACCEPTED, DUPLICATE, EventResult
@@ -159,25 +160,21 @@ def charge(
     written nothing.
     """
     wanted = {(c.key.account_id, c.month) for c in candidates}
-    locked, payg_now = ledger.lock_periods(wanted)
-    periods = {(p.account_id, Month.of(p.month)): RunningPeriod(p) for p in locked}
+    # The global lock order (ledger/base.py): periods, then key spends, then balances. Every
+    # account of the batch's balance, not only those that had one when the batch was read: a
+    # first recharge committed meanwhile is then used (one indexed query).
+    locked = ledger.lock(
+        wanted,
+        {(c.key.pk, c.month.first_day) for c in candidates},
+        {c.key.account_id for c in candidates},
+    )
+    periods = {(p.account_id, Month.of(p.month)): RunningPeriod(p) for p in locked.periods}
     missing = wanted - periods.keys()
     if missing:
         return missing
-    payg_recheck(candidates, payg_now)
-    # The global lock order (ledger/base.py): periods, then key spends, then balances.
-    spends = {
-        (row.api_key_id, row.month): RunningSpend(row)
-        for row in ledger.lock_key_spends({(c.key.pk, c.month.first_day) for c in candidates})
-    }
-    balances = {
-        account_id: Prepaid(balance)
-        for account_id, balance in ledger.lock_balances(
-            # Every account of the batch, not only those that had a balance when the batch
-            # was read: a first recharge committed meanwhile is then used (one indexed query).
-            {c.key.account_id for c in candidates}
-        ).items()
-    }
+    payg_recheck(candidates, locked.payg_now)
+    spends = {(row.api_key_id, row.month): RunningSpend(row) for row in locked.spends}
+    balances = {account_id: Prepaid(balance) for account_id, balance in locked.balances.items()}
     if optimistic:
         existing: Recorded = {}
     elif recorded is not None:
@@ -242,18 +239,14 @@ def charge(
     new_rows.sort(key=lambda row: (row.account_id, row.idempotency_key))
     # The daily rollups, in the events' transaction: one upsert per group.
     rollups = rollups_of(new_rows)
-    if optimistic:
-        if ledger.insert_new_events(new_rows, rollups) != len(new_rows):
-            raise Collision
-    else:
-        ledger.insert_events(new_rows)
-        ledger.upsert_rollups(rollups)
     changed = [running for running in periods.values() if running.changed]
-    ledger.write_totals(
+    spent = [spend for spend in spends.values() if spend.changed]
+    totals = Totals(
         [running.totals() for running in changed],
-        [SpendTotals(s.row.id, s.budget.charged) for s in spends.values() if s.changed],
+        [SpendTotals(s.row.id, s.budget.charged) for s in spent],
         [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used],
     )
-    for running in changed:
-        alerts_check_after_commit(period=running.period, after=running.totals(), rows=new_rows)
+    if ledger.record(new_rows, rollups, totals, new=optimistic) != len(new_rows):
+        raise Collision
+    alerts_note(candidates=candidates, periods=changed, spends=spent, payg_now=locked.payg_now)
     return set()

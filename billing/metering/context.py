@@ -1,4 +1,4 @@
-"""The batch's context: its keys, models and prices, read in two queries (values, not model
+"""The batch's context: its keys, models and prices, read in one round trip (values, not model
 instances: hot path)."""
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ def context_load(*, events: Sequence[object], now: datetime, ledger: Ledger) -> 
     raw_keys, slugs = references(events)
     hashes = {hash_secret(raw): raw for raw in raw_keys}
     keys: dict[str, Key | None] = dict.fromkeys(raw_keys)
-    for key in ledger.keys(list(hashes)):
+    key_rows, price_rows = ledger.references(list(hashes), list(slugs))
+    for key in key_rows:
         keys[hashes[key.key_hash]] = key
     # A model without any price cannot be charged: it is as unknown as a wrong name.
     models: dict[str, AIModel] = {}
     prices = []
-    for row in ledger.prices(list(slugs)):
+    for row in price_rows:
         models.setdefault(
             row.slug,
             AIModel(pk=row.model_id, slug=row.slug, kind=row.kind, withdrawn_at=row.withdrawn_at),

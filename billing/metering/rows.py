@@ -6,6 +6,7 @@ list, the ORM ``values_list`` and the unpacking all derive from it.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -26,6 +27,10 @@ class Key(NamedTuple):
     monthly_budget: Decimal | None
     payg_cap: Decimal | None  # the subscription's ceiling now (the history has the others)
     has_prepaid: bool  # a prepaid balance row existed when the batch was read
+    # The account's alert thresholds (lists of %), each None without a settings row (defaults).
+    alert_credits: list[int] | None
+    alert_payg_cap: list[int] | None
+    alert_key_budget: list[int] | None
 
     @classmethod
     def from_row(cls, row) -> Key:
@@ -33,10 +38,18 @@ class Key(NamedTuple):
         # No subscription row yet (LEFT JOIN): pay-as-you-go off.
         if key.pay_as_you_go is None:
             key = key._replace(pay_as_you_go=False)
-        return key._replace(has_prepaid=bool(key.has_prepaid))
+        key = key._replace(has_prepaid=bool(key.has_prepaid))
+        if isinstance(key.alert_credits, str):  # raw SQL reads jsonb as its text
+            key = key._replace(
+                alert_credits=json.loads(key.alert_credits),
+                alert_payg_cap=json.loads(key.alert_payg_cap),
+                alert_key_budget=json.loads(key.alert_key_budget),
+            )
+        return key
 
 
-# Each Key field read: (ORM lookup from ApiKey, SQL expression over k = apikey, s = subscription).
+# Each Key field read: (ORM lookup from ApiKey, SQL expression over k = apikey, s = subscription,
+# b = prepaid balance, a = alert settings).
 KEY_SOURCES: dict[str, tuple[str, str]] = {
     "key_hash": ("key_hash", "k.key_hash"),
     "pk": ("pk", "k.id"),
@@ -53,6 +66,9 @@ KEY_SOURCES: dict[str, tuple[str, str]] = {
     "monthly_budget": ("monthly_budget", "k.monthly_budget"),
     "payg_cap": ("account__subscription__payg_cap", "s.payg_cap"),
     "has_prepaid": ("account__prepaid__account_id", "b.account_id IS NOT NULL"),
+    "alert_credits": ("account__alert_settings__credits", "a.credits"),
+    "alert_payg_cap": ("account__alert_settings__payg_cap", "a.payg_cap"),
+    "alert_key_budget": ("account__alert_settings__key_budget", "a.key_budget"),
 }
 
 

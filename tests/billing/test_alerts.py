@@ -2,7 +2,6 @@
 pay-as-you-go ceiling and of each key's budget; one e-mail naming the highest threshold crossed,
 once per period and threshold, none for a month already over, never in the metering's way."""
 
-import dataclasses
 import threading
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accounts.models import ApiKey
 from billing.metering import usage_record_batch
 from billing.models import AlertSettings, BillingPeriod, CreditAlert, KeySpend, UsageEvent
 from billing.services.alerts import (
@@ -346,27 +346,55 @@ def test_a_budgeted_key_reaching_a_threshold_is_seen_from_its_spend(
 
 
 @pytest.mark.django_db
-def test_settings_changed_elsewhere_are_seen_once_the_watch_expires(
+def test_settings_changed_elsewhere_are_seen_at_the_next_batch(
     freeze, django_capture_on_commit_callbacks
 ):
-    from billing.services import alerts
-
+    # The batch reads the thresholds with its keys: no cache to expire.
     freeze(NOW)
     key = customer(credits="100")
     set_thresholds(key.account)
-    record(django_capture_on_commit_callbacks, image_event(key, "a"))  # 8 %: watch loaded
+    record(django_capture_on_commit_callbacks, image_event(key, "a"))  # 8 %
     AlertSettings.objects.filter(account=key.account).update(credits=[10])  # another process
 
-    record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 16 %: stale, unseen
-    unseen = list(mail.outbox)
-    stale = alerts._watches[key.account_id]
-    alerts._watches[key.account_id] = dataclasses.replace(stale, expires=0.0)  # time passed
-    record(django_capture_on_commit_callbacks, image_event(key, "c"))  # 24 %
+    record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 16 %
 
-    assert unseen == []
-    # The check claims by state: the 10 % passed unseen is sent at the next look.
     assert [m.subject for m in mail.outbox] == [
         "Vous avez utilisé 10 % de vos crédits de novembre 2026"
+    ]
+
+
+@pytest.mark.django_db
+def test_a_threshold_lowered_below_the_use_is_sent_at_the_next_batch(
+    freeze, django_capture_on_commit_callbacks
+):
+    freeze(NOW)
+    key = customer(credits="100")
+    set_thresholds(key.account, credits=(90,))
+    record(django_capture_on_commit_callbacks, image_event(key, "a", images=3))  # 24 %
+    AlertSettings.objects.filter(account=key.account).update(credits=[20, 90])
+
+    record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 32 %: 20 % passed before
+
+    # The check claims by state: the 20 % passed while it was not set is sent now.
+    assert [m.subject for m in mail.outbox] == [
+        "Vous avez utilisé 20 % de vos crédits de novembre 2026"
+    ]
+
+
+@pytest.mark.django_db
+def test_a_budget_lowered_below_the_spend_is_sent_at_the_next_batch(
+    freeze, django_capture_on_commit_callbacks
+):
+    freeze(NOW)
+    key = customer(credits="1000")
+    ApiKey.objects.filter(pk=key.pk).update(monthly_budget=D("500.00"))
+    record(django_capture_on_commit_callbacks, image_event(key, "a", images=5))  # 40 of 500
+    ApiKey.objects.filter(pk=key.pk).update(monthly_budget=D("45.00"))
+
+    record(django_capture_on_commit_callbacks, image_event(key, "b"))  # 48: beyond 45
+
+    assert [m.subject for m in mail.outbox] == [
+        "La clé « Production » a atteint son budget de novembre 2026"
     ]
 
 

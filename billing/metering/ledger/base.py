@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.utils import timezone
@@ -36,6 +37,23 @@ Recorded = dict[tuple[int, str], tuple[str, Decimal]]
 
 # Rows per INSERT statement: within SQLite's 32 766 bound variables.
 INSERT_CHUNK = 1000
+
+
+class Locked(NamedTuple):
+    """What a charge holds under its locks (Ledger.lock)."""
+
+    periods: list[BillingPeriod]
+    payg_now: PaygNow
+    spends: list[KeySpendRow]
+    balances: dict[int, Decimal]
+
+
+class Totals(NamedTuple):
+    """A charge's writes after its inserts (absolute values)."""
+
+    periods: Sequence[PeriodTotals]
+    spends: Sequence[SpendTotals]
+    balances: Sequence[BalanceTotals]
 
 
 class Ledger(ABC):
@@ -72,6 +90,40 @@ class Ledger(ABC):
     def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
         """Lock the prepaid balances of these accounts that exist (in account pk order) and
         return them. After the periods and the key spends."""
+
+    def references(
+        self, hashes: Collection[str], slugs: Collection[str]
+    ) -> tuple[list[Key], list[PriceRow]]:
+        """``keys(hashes)`` and ``prices(slugs)`` (one round trip on PostgreSQL)."""
+        return self.keys(hashes), self.prices(slugs)
+
+    def lock(
+        self,
+        periods: Collection[tuple[int, Month]],
+        spends: Collection[tuple[int, date]],
+        accounts: Collection[int],
+    ) -> Locked:
+        """A charge's locks in the global order: ``lock_periods``, ``lock_key_spends``,
+        ``lock_balances`` (one round trip on PostgreSQL). Call inside a transaction."""
+        locked, payg_now = self.lock_periods(periods)
+        return Locked(locked, payg_now, self.lock_key_spends(spends), self.lock_balances(accounts))
+
+    def record(
+        self, rows: Sequence[EventRow], rollups: Sequence[RollupRow], totals: Totals, *, new: bool
+    ) -> int:
+        """A charge's writes: the events, their rollups, then the totals; returns how many
+        events were inserted. `new`: skip recorded keys (``insert_new_events``): when fewer
+        than all were inserted, the caller rolls the transaction back. Else a recorded key
+        raises IntegrityError."""
+        if new:
+            inserted = self.insert_new_events(rows, rollups)
+            if inserted != len(rows):
+                return inserted
+        else:
+            self.insert_events(rows)
+            self.upsert_rollups(rollups)
+        self.write_totals(*totals)
+        return len(rows)
 
     @abstractmethod
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:

@@ -1,5 +1,6 @@
 """The PostgreSQL store: plain SQL on the hot path (compiling the equivalent ORM queries costs
-three times as long as running them), COPY for large inserts, arrays bound as one parameter."""
+three times as long as running them), COPY for large inserts, arrays bound as one parameter,
+and a charge in few round trips (statements sent together; writes as data-modifying CTEs)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from decimal import Decimal
 from django.db import connection
 
 from ...models import BillingPeriod
-from ...periods import BILLING_TZ, Month
-from ..rollups import ROLLUP_COLUMNS, SUM_COLUMNS, RollupRow
+from ...periods import Month
+from ..rollups import RollupRow
 from ..rows import (
-    KEY_SOURCES,
-    PRICE_SOURCES,
     BalanceTotals,
     EventRow,
     Key,
@@ -26,7 +25,9 @@ from ..rows import (
 )
 from .base import (
     Ledger,
+    Locked,
     Recorded,
+    Totals,
     columns,
     insert_params,
     insert_rows,
@@ -34,135 +35,30 @@ from .base import (
     period_months,
     table,
 )
-
-# From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
-COPY_MIN = 50
-
-_PERIOD_FIELDS = (
-    "id",
-    "account_id",
-    "month",
-    "plan_id",
-    "included_credits",
-    "consumed",
-    "prepaid_used",
-    "overage",
-    "written_off",
-    "status",
+from .postgres_sql import (
+    COPY_MIN,
+    DELETE_ROLLUPS,
+    KEYS,
+    LOCK,
+    LOCK_BALANCES,
+    LOCK_PERIODS,
+    LOCK_SPENDS,
+    PERIOD_FIELDS,
+    PRICES,
+    REBUILD_ROLLUPS,
+    RECORDED,
+    REFERENCES,
+    SET_BALANCES,
+    SET_SPENDS,
+    UPDATE_PERIODS,
+    UPSERT_ROLLUPS,
+    WRITE_TOTALS,
+    WRITES_AFTER_COPY,
+    columns_of,
+    record_new_sql,
 )
-_KEYS = f"""
-    SELECT {", ".join(sql for _, sql in KEY_SOURCES.values())}
-    FROM accounts_apikey k LEFT JOIN billing_subscription s ON s.account_id = k.account_id
-    LEFT JOIN billing_prepaidbalance b ON b.account_id = k.account_id
-    WHERE k.key_hash = ANY(%s)
-"""  # noqa: S608 (constant column names)
-_PRICES = f"""
-    SELECT {", ".join(sql for _, sql in PRICE_SOURCES.values())}
-    FROM catalog_modelprice p JOIN catalog_aimodel m ON m.id = p.model_id
-    WHERE m.slug = ANY(%s)
-"""  # noqa: S608 (constant column names)
-# The subscriptions' pay-as-you-go switch comes along, read under the same locks.
-_LOCK_PERIODS = f"""
-    SELECT {", ".join("p." + field for field in _PERIOD_FIELDS)},
-           s.pay_as_you_go, s.pay_as_you_go_changed_at, s.payg_cap
-    FROM billing_billingperiod p
-    LEFT JOIN billing_subscription s ON s.account_id = p.account_id
-    WHERE p.account_id = ANY(%s) AND p.month = ANY(%s)
-    ORDER BY p.id FOR NO KEY UPDATE OF p
-"""  # noqa: S608 (constant column names)
-# Exact (account, key) pairs as two arrays: one bound parameter each, not 2 000.
-_RECORDED = """
-    SELECT account_id, idempotency_key, fingerprint, cost FROM billing_usageevent
-    WHERE (account_id, idempotency_key) IN (SELECT * FROM unnest(%s::bigint[], %s::varchar[]))
-"""
-_UPDATE_PERIODS = """
-    UPDATE billing_billingperiod AS p
-    SET consumed = v.consumed, prepaid_used = v.prepaid_used, overage = v.overage,
-        written_off = v.written_off
-    FROM (SELECT * FROM unnest(
-        %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]))
-    AS v (id, consumed, prepaid_used, overage, written_off) WHERE p.id = v.id
-"""
-# Key spends: created at 0 when absent and locked in one statement (a no-op DO UPDATE locks
-# the existing rows and returns them), with the key's budget read under the lock. In (key,
-# month) order; their only writers hold the periods' locks first, so no cycle can form.
-_LOCK_SPENDS = """
-    INSERT INTO billing_keyspend AS s (api_key_id, month, charged)
-    SELECT k, m, 0 FROM unnest(%s::bigint[], %s::date[]) AS v (k, m) ORDER BY k, m
-    ON CONFLICT (api_key_id, month) DO UPDATE SET charged = s.charged
-    RETURNING s.id, s.api_key_id, s.month, s.charged,
-        (SELECT k.monthly_budget FROM accounts_apikey k WHERE k.id = s.api_key_id)
-"""
-_LOCK_BALANCES = """
-    SELECT account_id, balance FROM billing_prepaidbalance
-    WHERE account_id = ANY(%s) ORDER BY account_id FOR NO KEY UPDATE
-"""
-_SET_SPENDS = """
-    UPDATE billing_keyspend AS s SET charged = v.charged
-    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (id, charged)
-    WHERE s.id = v.id
-"""
-_SET_BALANCES = """
-    UPDATE billing_prepaidbalance AS b SET balance = v.balance, updated_at = now()
-    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (account_id, balance)
-    WHERE b.account_id = v.account_id
-"""
-# The three writes of a charge in one round trip (data-modifying CTEs); empty arrays are no-ops.
-_WRITE_TOTALS = f"""
-    WITH spends AS ({_SET_SPENDS}), balances AS ({_SET_BALANCES})
-    {_UPDATE_PERIODS}
-"""
 
-
-def _columns(rows: Sequence[tuple], width: int) -> list[list]:
-    """Rows as `width` parallel arrays (empty arrays for no rows)."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
-
-
-# One statement per batch: every group's sums as arrays, added to the existing rows.
-_ROLLUP_TYPES = {
-    "account_id": "bigint",
-    "day": "date",
-    "model_id": "bigint",
-    "api_key_id": "bigint",
-    "events": "integer",
-    "input_tokens": "bigint",
-    "output_tokens": "bigint",
-    "images": "bigint",
-    "cost": "numeric",
-    "credits": "numeric",
-    "prepaid": "numeric",
-    "overage": "numeric",
-    "written_off": "numeric",
-    "overage_input_tokens": "bigint",
-    "overage_output_tokens": "bigint",
-    "overage_images": "bigint",
-}
-if tuple(_ROLLUP_TYPES) != ROLLUP_COLUMNS:
-    raise ImportError("_ROLLUP_TYPES must follow RollupRow field by field")
-_UPSERT_ROLLUPS = f"""
-    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
-    SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in _ROLLUP_TYPES.values())})
-    ON CONFLICT (account_id, day, model_id, api_key_id) DO UPDATE SET
-    {", ".join(f"{c} = billing_usagedaily.{c} + EXCLUDED.{c}" for c in SUM_COLUMNS)}
-"""  # noqa: S608 (constant column names)
-_DELETE_ROLLUPS = """
-    DELETE FROM billing_usagedaily WHERE account_id = ANY(%s) AND day BETWEEN %s AND %s
-"""
-# The same sums as metering.rollups, computed by the database over the month's events (the
-# (account, occurred_at) index bounds the read).
-_REBUILD_ROLLUPS = f"""
-    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
-    SELECT account_id, (occurred_at AT TIME ZONE '{BILLING_TZ.key}')::date, model_id, api_key_id,
-        count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
-        sum(prepaid), sum(overage), sum(written_off),
-        coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
-        coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
-        coalesce(sum(images) FILTER (WHERE overage > 0), 0)
-    FROM billing_usageevent
-    WHERE account_id = ANY(%s) AND occurred_at >= %s AND occurred_at < %s
-    GROUP BY 1, 2, 3, 4
-"""  # noqa: S608 (constant column names)
+__all__ = ["COPY_MIN", "PostgresLedger"]
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -171,45 +67,104 @@ def _rows(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _periods_of(rows: list[tuple]) -> tuple[list[BillingPeriod], PaygNow]:
+    periods, payg_now = [], {}
+    width = len(PERIOD_FIELDS)
+    for row in rows:
+        period = BillingPeriod(**dict(zip(PERIOD_FIELDS, row[:width], strict=True)))
+        periods.append(period)
+        if row[width] is not None:
+            payg_now[period.account_id] = (row[width], row[width + 1], row[width + 2])
+    return periods, payg_now
+
+
+def _spends_params(wanted: Collection[tuple[int, date]]) -> list[list]:
+    return [list(column) for column in zip(*sorted(wanted), strict=True)]
+
+
+def _totals_params(totals: Totals) -> list[list]:
+    return (
+        columns_of(totals.spends, 2)
+        + columns_of(totals.balances, 2)
+        + columns_of(totals.periods, 5)
+    )
+
+
 class PostgresLedger(Ledger):
+    def references(
+        self, hashes: Collection[str], slugs: Collection[str]
+    ) -> tuple[list[Key], list[PriceRow]]:
+        with connection.cursor() as cursor:
+            cursor.execute(REFERENCES, [list(hashes), list(slugs)])
+            keys = [Key.from_row(row) for row in cursor.fetchall()]
+            cursor.nextset()
+            return keys, [PriceRow._make(row) for row in cursor.fetchall()]
+
+    def lock(
+        self,
+        periods: Collection[tuple[int, Month]],
+        spends: Collection[tuple[int, date]],
+        accounts: Collection[int],
+    ) -> Locked:
+        if not spends or not accounts:
+            return super().lock(periods, spends, accounts)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                LOCK, [*period_months(periods), *_spends_params(spends), sorted(accounts)]
+            )
+            locked, payg_now = _periods_of(cursor.fetchall())
+            cursor.nextset()
+            spend_rows = [KeySpendRow._make(row) for row in cursor.fetchall()]
+            cursor.nextset()
+            return Locked(locked, payg_now, spend_rows, dict(cursor.fetchall()))
+
+    def record(
+        self, rows: Sequence[EventRow], rollups: Sequence[RollupRow], totals: Totals, *, new: bool
+    ) -> int:
+        if not rows or not rollups:
+            return super().record(rows, rollups, totals, new=new)
+        rollup_params = [list(column) for column in zip(*rollups, strict=True)]
+        with connection.cursor() as cursor:
+            if new:
+                cursor.execute(
+                    record_new_sql(new_events_sql(len(rows))),
+                    insert_params(rows) + rollup_params + _totals_params(totals),
+                )
+                return cursor.fetchone()[0]
+            self.insert_events(rows)
+            cursor.execute(WRITES_AFTER_COPY, rollup_params + _totals_params(totals))
+            return len(rows)
+
     def keys(self, hashes: Collection[str]) -> list[Key]:
-        return [Key.from_row(row) for row in _rows(_KEYS, [list(hashes)])]
+        return [Key.from_row(row) for row in _rows(KEYS, [list(hashes)])]
 
     def prices(self, slugs: Collection[str]) -> list[PriceRow]:
-        return [PriceRow._make(row) for row in _rows(_PRICES, [list(slugs)])]
+        return [PriceRow._make(row) for row in _rows(PRICES, [list(slugs)])]
 
     def lock_periods(
         self, wanted: Collection[tuple[int, Month]]
     ) -> tuple[list[BillingPeriod], PaygNow]:
-        periods, payg_now = [], {}
-        width = len(_PERIOD_FIELDS)
-        for row in _rows(_LOCK_PERIODS, list(period_months(wanted))):
-            period = BillingPeriod(**dict(zip(_PERIOD_FIELDS, row[:width], strict=True)))
-            periods.append(period)
-            if row[width] is not None:
-                payg_now[period.account_id] = (row[width], row[width + 1], row[width + 2])
-        return periods, payg_now
+        return _periods_of(_rows(LOCK_PERIODS, list(period_months(wanted))))
 
     def lock_key_spends(self, wanted: Collection[tuple[int, date]]) -> list[KeySpendRow]:
         if not wanted:
             return []
-        columns = [list(column) for column in zip(*sorted(wanted), strict=True)]
-        return [KeySpendRow._make(row) for row in _rows(_LOCK_SPENDS, columns)]
+        return [KeySpendRow._make(row) for row in _rows(LOCK_SPENDS, _spends_params(wanted))]
 
     def lock_balances(self, account_ids: Collection[int]) -> dict[int, Decimal]:
         if not account_ids:
             return {}
-        return dict(_rows(_LOCK_BALANCES, [sorted(account_ids)]))
+        return dict(_rows(LOCK_BALANCES, [sorted(account_ids)]))
 
     def update_key_spends(self, totals: Sequence[SpendTotals]) -> None:
         if totals:
             with connection.cursor() as cursor:
-                cursor.execute(_SET_SPENDS, _columns(totals, 2))
+                cursor.execute(SET_SPENDS, columns_of(totals, 2))
 
     def update_balances(self, totals: Sequence[BalanceTotals]) -> None:
         if totals:
             with connection.cursor() as cursor:
-                cursor.execute(_SET_BALANCES, _columns(totals, 2))
+                cursor.execute(SET_BALANCES, columns_of(totals, 2))
 
     def write_totals(
         self,
@@ -218,16 +173,13 @@ class PostgresLedger(Ledger):
         balances: Sequence[BalanceTotals],
     ) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(
-                _WRITE_TOTALS,
-                _columns(spends, 2) + _columns(balances, 2) + _columns(periods, 5),
-            )
+            cursor.execute(WRITE_TOTALS, _totals_params(Totals(periods, spends, balances)))
 
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
         if not pairs:
             return {}
         accounts, keys = zip(*pairs, strict=True)
-        rows = _rows(_RECORDED, [list(accounts), list(keys)])
+        rows = _rows(RECORDED, [list(accounts), list(keys)])
         return {(account_id, key): (fp, cost) for account_id, key, fp, cost in rows}
 
     def insert_events(self, rows: Sequence[EventRow]) -> None:
@@ -239,6 +191,7 @@ class PostgresLedger(Ledger):
             connection.wrap_database_errors,
             cursor.cursor.copy(f"COPY {table()} ({columns()}) FROM STDIN") as copy,
         ):
+            # Text, not binary: measured, psycopg formats these rows faster as text (numeric).
             for row in rows:
                 copy.write_row(row)
 
@@ -255,7 +208,7 @@ class PostgresLedger(Ledger):
             )
             return
         with connection.cursor() as cursor:
-            cursor.execute(_UPDATE_PERIODS, [list(column) for column in zip(*totals, strict=True)])
+            cursor.execute(UPDATE_PERIODS, [list(column) for column in zip(*totals, strict=True)])
 
     def insert_new_events(self, rows: Sequence[EventRow], rollups: Sequence[RollupRow] = ()) -> int:
         """One round trip for the events and their rollups (a small batch, a single event:
@@ -264,7 +217,7 @@ class PostgresLedger(Ledger):
         if not rollups:
             return super().insert_new_events(rows)
         inserts = new_events_sql(len(rows))
-        sql = f"WITH inserted AS ({inserts}), rolled AS ({_UPSERT_ROLLUPS}) SELECT count(*) FROM inserted"  # noqa: E501, S608
+        sql = f"WITH inserted AS ({inserts}), rolled AS ({UPSERT_ROLLUPS}) SELECT count(*) FROM inserted"  # noqa: E501, S608
         params = insert_params(rows) + [list(column) for column in zip(*rollups, strict=True)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -274,11 +227,11 @@ class PostgresLedger(Ledger):
         if not rollups:
             return
         with connection.cursor() as cursor:
-            cursor.execute(_UPSERT_ROLLUPS, [list(column) for column in zip(*rollups, strict=True)])
+            cursor.execute(UPSERT_ROLLUPS, [list(column) for column in zip(*rollups, strict=True)])
 
     def rebuild_rollups(self, *, account_ids: Collection[int], month: Month) -> int:
         account_ids = list(account_ids)
         with connection.cursor() as cursor:
-            cursor.execute(_DELETE_ROLLUPS, [account_ids, month.first_day, month.last_day])
-            cursor.execute(_REBUILD_ROLLUPS, [account_ids, month.starts_at, month.ends_at])
+            cursor.execute(DELETE_ROLLUPS, [account_ids, month.first_day, month.last_day])
+            cursor.execute(REBUILD_ROLLUPS, [account_ids, month.starts_at, month.ends_at])
             return cursor.rowcount

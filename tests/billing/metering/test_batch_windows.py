@@ -78,13 +78,13 @@ def test_a_payg_switch_committed_during_a_batch_is_seen_under_the_lock(freeze):
     payg_set(account=key.account, enabled=True)
     freeze("2026-11-16 12:00 +01:00")
 
-    def lock_then_switch_off(real, call, wanted):
+    def lock_then_switch_off(real, call, *wanted):
         if call == 1:  # the customer turns pay-as-you-go off while the batch is in flight
             freeze("2026-11-16 12:01 +01:00")
             payg_set(account=key.account, enabled=False)
-        return real(wanted)
+        return real(*wanted)
 
-    ledger = FaultyLedger(lock_periods=lock_then_switch_off)
+    ledger = FaultyLedger(lock=lock_then_switch_off)
 
     batch = usage_record_batch(
         events=[_event(key, "juste-apres", "2026-11-16T12:02:00+01:00")], ledger=ledger
@@ -101,12 +101,12 @@ def test_a_first_recharge_committed_during_a_batch_is_used_before_overage(freeze
     payg_set(account=key.account, enabled=True, cap=None)
     freeze("2026-11-16 12:00 +01:00")
 
-    def lock_then_recharge(real, call, wanted):
+    def lock_then_recharge(real, call, *wanted):
         if call == 1:  # a recharge is paid while the batch is in flight (no balance row before)
             prepaid_credit(account=key.account, amount=Decimal("100.00"), reason="Recharge")
-        return real(wanted)
+        return real(*wanted)
 
-    ledger = FaultyLedger(lock_periods=lock_then_recharge)
+    ledger = FaultyLedger(lock=lock_then_recharge)
 
     batch = usage_record_batch(
         events=[_event(key, "apres-recharge", "2026-11-16T12:00:00+01:00")], ledger=ledger

@@ -1,0 +1,156 @@
+"""The PostgreSQL store's statements: plain SQL, arrays bound as one parameter each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...periods import BILLING_TZ
+from ..rollups import ROLLUP_COLUMNS, SUM_COLUMNS
+from ..rows import KEY_SOURCES, PRICE_SOURCES
+
+# From this many rows, COPY beats a multi-row INSERT (it costs two more round trips).
+COPY_MIN = 50
+PERIOD_FIELDS = (
+    "id",
+    "account_id",
+    "month",
+    "plan_id",
+    "included_credits",
+    "consumed",
+    "prepaid_used",
+    "overage",
+    "written_off",
+    "status",
+)
+KEYS = f"""
+    SELECT {", ".join(sql for _, sql in KEY_SOURCES.values())}
+    FROM accounts_apikey k LEFT JOIN billing_subscription s ON s.account_id = k.account_id
+    LEFT JOIN billing_prepaidbalance b ON b.account_id = k.account_id
+    LEFT JOIN billing_alertsettings a ON a.account_id = k.account_id
+    WHERE k.key_hash = ANY(%s)
+"""  # noqa: S608 (constant column names)
+PRICES = f"""
+    SELECT {", ".join(sql for _, sql in PRICE_SOURCES.values())}
+    FROM catalog_modelprice p JOIN catalog_aimodel m ON m.id = p.model_id
+    WHERE m.slug = ANY(%s)
+"""  # noqa: S608 (constant column names)
+# The subscriptions' pay-as-you-go switch comes along, read under the same locks.
+LOCK_PERIODS = f"""
+    SELECT {", ".join("p." + field for field in PERIOD_FIELDS)},
+           s.pay_as_you_go, s.pay_as_you_go_changed_at, s.payg_cap
+    FROM billing_billingperiod p
+    LEFT JOIN billing_subscription s ON s.account_id = p.account_id
+    WHERE p.account_id = ANY(%s) AND p.month = ANY(%s)
+    ORDER BY p.id FOR NO KEY UPDATE OF p
+"""  # noqa: S608 (constant column names)
+# Exact (account, key) pairs as two arrays: one bound parameter each, not 2 000.
+RECORDED = """
+    SELECT account_id, idempotency_key, fingerprint, cost FROM billing_usageevent
+    WHERE (account_id, idempotency_key) IN (SELECT * FROM unnest(%s::bigint[], %s::varchar[]))
+"""
+UPDATE_PERIODS = """
+    UPDATE billing_billingperiod AS p
+    SET consumed = v.consumed, prepaid_used = v.prepaid_used, overage = v.overage,
+        written_off = v.written_off
+    FROM (SELECT * FROM unnest(
+        %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]))
+    AS v (id, consumed, prepaid_used, overage, written_off) WHERE p.id = v.id
+"""
+# Key spends: created at 0 when absent and locked in one statement (a no-op DO UPDATE locks
+# the existing rows and returns them), with the key's budget read under the lock. In (key,
+# month) order; their only writers hold the periods' locks first, so no cycle can form.
+LOCK_SPENDS = """
+    INSERT INTO billing_keyspend AS s (api_key_id, month, charged)
+    SELECT k, m, 0 FROM unnest(%s::bigint[], %s::date[]) AS v (k, m) ORDER BY k, m
+    ON CONFLICT (api_key_id, month) DO UPDATE SET charged = s.charged
+    RETURNING s.id, s.api_key_id, s.month, s.charged,
+        (SELECT k.monthly_budget FROM accounts_apikey k WHERE k.id = s.api_key_id)
+"""
+LOCK_BALANCES = """
+    SELECT account_id, balance FROM billing_prepaidbalance
+    WHERE account_id = ANY(%s) ORDER BY account_id FOR NO KEY UPDATE
+"""
+SET_SPENDS = """
+    UPDATE billing_keyspend AS s SET charged = v.charged
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (id, charged)
+    WHERE s.id = v.id
+"""
+SET_BALANCES = """
+    UPDATE billing_prepaidbalance AS b SET balance = v.balance, updated_at = now()
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (account_id, balance)
+    WHERE b.account_id = v.account_id
+"""
+# The three writes of a charge in one round trip (data-modifying CTEs); empty arrays are no-ops.
+WRITE_TOTALS = f"""
+    WITH spends AS ({SET_SPENDS}), balances AS ({SET_BALANCES})
+    {UPDATE_PERIODS}
+"""
+
+
+def columns_of(rows: Sequence[tuple], width: int) -> list[list]:
+    """Rows as `width` parallel arrays (empty arrays for no rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+# One statement per batch: every group's sums as arrays, added to the existing rows.
+ROLLUP_TYPES = {
+    "account_id": "bigint",
+    "day": "date",
+    "model_id": "bigint",
+    "api_key_id": "bigint",
+    "events": "integer",
+    "input_tokens": "bigint",
+    "output_tokens": "bigint",
+    "images": "bigint",
+    "cost": "numeric",
+    "credits": "numeric",
+    "prepaid": "numeric",
+    "overage": "numeric",
+    "written_off": "numeric",
+    "overage_input_tokens": "bigint",
+    "overage_output_tokens": "bigint",
+    "overage_images": "bigint",
+}
+if tuple(ROLLUP_TYPES) != ROLLUP_COLUMNS:
+    raise ImportError("ROLLUP_TYPES must follow RollupRow field by field")
+UPSERT_ROLLUPS = f"""
+    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
+    SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in ROLLUP_TYPES.values())})
+    ON CONFLICT (account_id, day, model_id, api_key_id) DO UPDATE SET
+    {", ".join(f"{c} = billing_usagedaily.{c} + EXCLUDED.{c}" for c in SUM_COLUMNS)}
+"""  # noqa: S608 (constant column names)
+DELETE_ROLLUPS = """
+    DELETE FROM billing_usagedaily WHERE account_id = ANY(%s) AND day BETWEEN %s AND %s
+"""
+# The same sums as metering.rollups, computed by the database over the month's events (the
+# (account, occurred_at) index bounds the read).
+REBUILD_ROLLUPS = f"""
+    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
+    SELECT account_id, (occurred_at AT TIME ZONE '{BILLING_TZ.key}')::date, model_id, api_key_id,
+        count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
+        sum(prepaid), sum(overage), sum(written_off),
+        coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
+        coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
+        coalesce(sum(images) FILTER (WHERE overage > 0), 0)
+    FROM billing_usageevent
+    WHERE account_id = ANY(%s) AND occurred_at >= %s AND occurred_at < %s
+    GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 (constant column names)
+
+
+# A charge's round trips: the batch's keys and prices; its three locks in the global order
+# (statements of one string run one after the other); its writes.
+REFERENCES = f"{KEYS};\n{PRICES}"
+LOCK = f"{LOCK_PERIODS};\n{LOCK_SPENDS};\n{LOCK_BALANCES}"
+WRITES_AFTER_COPY = f"{UPSERT_ROLLUPS};\n{WRITE_TOTALS}"
+
+
+def record_new_sql(inserts: str) -> str:
+    """The events (`inserts`: ON CONFLICT DO NOTHING RETURNING), their rollups and the totals in
+    one statement, returning how many events were new (data-modifying CTEs all run; a caller
+    that finds fewer than it sent rolls back)."""
+    return (
+        f"WITH inserted AS ({inserts}), rolled AS ({UPSERT_ROLLUPS}), "  # noqa: S608
+        f"spends AS ({SET_SPENDS}), balances AS ({SET_BALANCES}), "
+        f"periods AS ({UPDATE_PERIODS}) SELECT count(*) FROM inserted"
+    )
