@@ -14,7 +14,7 @@ from billing.metering import usage_record_batch
 from billing.models import Payment
 from billing.services.recharges import recharge_create, recharge_paid
 from catalog.models import Plan
-from tests.accounts.factories import PASSWORD, AccountFactory, ApiKeyFactory
+from tests.accounts.factories import PASSWORD, AccountFactory, ApiKeyFactory, MembershipFactory
 from tests.billing.factories import BillingPeriodFactory, InvoiceFactory
 from tests.browser.conftest import OUTPUT
 
@@ -31,6 +31,8 @@ PAGES = (
     "/espace-client/factures/{invoice}/",
     "/espace-client/recharges/",
     "/espace-client/alertes/",  # no table: only the page's width is checked
+    "/espace-client/equipe/",  # members: role, « Retirer », « Rendre titulaire »
+    "/espace-client/journal/",  # no amount or action: only the page's width is checked
 )
 
 # Amounts and actions: what a customer must see without scrolling sideways.
@@ -82,6 +84,7 @@ def customer(freeze):
         account=account, name="Production — serveur principal", monthly_budget=Decimal("1500")
     )
     ApiKeyFactory(account=account, name="Intégration continue")
+    MembershipFactory(account=account, user__email="developpeuse.principale@exemple.dz")
     at = datetime(2026, 11, 18, 12, tzinfo=ALGIERS).isoformat()
     usage_record_batch(
         events=[
@@ -116,7 +119,9 @@ def test_amounts_and_actions_are_in_view_without_a_sideways_scroll(page, custome
     for path in PAGES:
         page.goto(path.format(invoice=invoice.number))
         found = page.evaluate(OUT_OF_VIEW)
-        assert found["checked"] or "alertes" in path, f"{path}: no amount or action found"
+        assert found["checked"] or "alertes" in path or "journal" in path, (
+            f"{path}: no amount or action found"
+        )
         failed = found["out"] or found["wraps"] or found["scrollWidth"] > found["innerWidth"]
         if failed:
             problems[path] = found
