@@ -6,11 +6,15 @@ tests, Chargily's test or live API otherwise).
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+import requests
 from chargily_pay import ChargilyClient
+from chargily_pay.api import asdict_true_value, response_or_exception
 from chargily_pay.entity import Checkout
 from django.conf import settings
+from requests.compat import urljoin
 
 CURRENCY = "dzd"
 
@@ -26,21 +30,42 @@ def chargily_client() -> ChargilyClient:
     )
 
 
-def wire_amount(amount: Decimal) -> int | float:
-    """The amount as a JSON number for Chargily: whole dinars as an int, else the exact decimal.
+def wire_amount(amount: Decimal) -> str:
+    """The amount as JSON number text for Chargily, in dinars: « 1190 », « 1190.40 ».
 
-    Chargily's SDK sends its body with `json.dumps`, which writes a Decimal only as a float. No
-    arithmetic happens on that float: for any amount of at most 15 significant digits (every
-    invoice below 10^13 DZD) the float's shortest repr is the decimal itself, so the JSON text is
-    exact, and webhooks are read back with `parse_float=Decimal`. Raises ValueError for an amount
-    the wire cannot carry exactly (more than 2 decimals or 15 digits), rather than round it.
+    Written from the Decimal's own digits, so what Chargily reads is the invoice's amount to the
+    centime (webhooks are read back with `parse_float=Decimal`). Raises ValueError for an amount
+    with fractions of a centime, rather than round it.
     """
     if amount == amount.to_integral_value():
-        return int(amount)
-    wire = float(amount)
-    if amount.as_tuple().exponent < -2 or Decimal(repr(wire)) != amount:
+        return str(int(amount))
+    if amount.as_tuple().exponent < -2:
         raise ValueError(f"{amount} DZD cannot be sent exactly to Chargily")
-    return wire
+    return format(amount, "f")
+
+
+def json_exact(value, **options) -> bytes:
+    """`value` as JSON with every Decimal written as its exact number (wire_amount): the
+    standard json module writes a Decimal only through float. `options` go to json.dumps."""
+    numbers: list[Decimal] = []
+
+    def slot(obj):
+        if not isinstance(obj, Decimal):
+            raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+        numbers.append(obj)
+        return f"\x00{len(numbers) - 1}\x00"
+
+    text = json.dumps(value, default=slot, **options)
+    for index, number in enumerate(numbers):
+        text = text.replace(json.dumps(f"\x00{index}\x00"), wire_amount(number), 1)
+    return text.encode()
+
+
+@response_or_exception  # the SDK's own answer handling: HTTPError on 4xx/5xx, else the JSON
+def _checkout_post(client: ChargilyClient, body: bytes):
+    return requests.post(
+        urljoin(client.url, "checkouts"), headers=client.headers, data=body, timeout=30
+    )
 
 
 def checkout_create_remote(
@@ -52,18 +77,23 @@ def checkout_create_remote(
     description: str,
     reference: str,
 ) -> dict:
-    """POST /checkouts; returns Chargily's checkout object (id, checkout_url, amount, …)."""
+    """POST /checkouts; returns Chargily's checkout object (id, checkout_url, amount, …).
+
+    The SDK's Checkout gives the body's fields and its client the URL and headers; the body is
+    encoded here because the SDK's `create_checkout` sends it with `json=`, which writes a
+    centime amount only as a float.
+    """
     checkout = Checkout(
         success_url=success_url,
         failure_url=failure_url,
         webhook_endpoint=webhook_url,
-        amount=wire_amount(amount),
+        amount=amount,
         currency=CURRENCY,
         description=description,
         locale="fr",
         metadata=[{"reference": reference}],
     )
-    return chargily_client().create_checkout(checkout)
+    return _checkout_post(chargily_client(), json_exact(asdict_true_value(checkout)))
 
 
 def signature_valid(*, body: bytes, signature: str) -> bool:

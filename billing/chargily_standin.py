@@ -20,12 +20,12 @@ from decimal import Decimal
 
 import requests
 from django.conf import settings
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from .chargily import wire_amount
+from .chargily import json_exact
 
 _CHECKOUTS: dict[str, dict] = {}
 _LOCK = threading.Lock()
@@ -50,12 +50,16 @@ def webhook_body(checkout: dict, *, event_type: str = "checkout.paid") -> bytes:
         "created_at": now,
         "updated_at": now,
     }
-    return json.dumps(event, separators=(",", ":")).encode()
+    return json_exact(event, separators=(",", ":"))
 
 
 def _enabled() -> None:
     if not settings.CHARGILY_STANDIN:
         raise Http404
+
+
+def _json(checkout: dict) -> HttpResponse:
+    return HttpResponse(json_exact(checkout), content_type="application/json")
 
 
 def _error(status: int, message: str, **errors) -> JsonResponse:
@@ -86,8 +90,7 @@ def checkouts(request):
         "id": checkout_id,
         "entity": "checkout",
         "livemode": False,
-        # Back to a JSON number, as Chargily sends it (exact: see wire_amount).
-        "amount": wire_amount(amount) if isinstance(amount, Decimal) else amount,
+        "amount": amount,  # a JSON number, as Chargily sends it (exact: json_exact)
         "currency": "dzd",
         "fees": 0,
         "pass_fees_to_customer": False,
@@ -108,7 +111,7 @@ def checkouts(request):
     }
     with _LOCK:
         _CHECKOUTS[checkout_id] = checkout
-    return JsonResponse(checkout)
+    return _json(checkout)
 
 
 def checkout_detail(request, checkout_id: str):
@@ -116,7 +119,7 @@ def checkout_detail(request, checkout_id: str):
     checkout = _CHECKOUTS.get(checkout_id)
     if checkout is None:
         return _error(404, "Not found.")
-    return JsonResponse(checkout)
+    return _json(checkout)
 
 
 @csrf_exempt  # stands for Chargily's own site, not a page of the portal
