@@ -1,5 +1,6 @@
 """The espace client's identity pages: every view works on the request's current account only.
-The formula, credits, API keys and pay-as-you-go pages are billing's (billing/views/espace.py)."""
+The formula, credits, API keys and pay-as-you-go pages are billing's (billing/views/espace.py
+and keys.py)."""
 
 from django.conf import settings
 from django.contrib import messages
