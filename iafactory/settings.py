@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from .logging_config import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -353,30 +355,9 @@ if not REDIS_URL:
     }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        # One JSON object per line, with the `extra` fields of each call (LOG_FORMAT=json).
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "plain",
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},  # invoice PDFs: font subsetting chatter
-    },
-}
+LOGGING = logging_config(
+    fmt=os.environ.get("LOG_FORMAT", ""), level=os.environ.get("LOG_LEVEL", "INFO")
+)
 
 # Uploaded files (transfer proofs): outside static/, never served by the web server directly;
 # billing views stream them to their account and to staff only.

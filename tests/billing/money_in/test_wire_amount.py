@@ -29,4 +29,3 @@ def test_whole_dinars_go_as_integers(dinars):
 def test_an_amount_the_wire_cannot_carry_is_refused_not_rounded(amount):
     with pytest.raises(ValueError, match="exactly"):
         wire_amount(Decimal(amount))
-
