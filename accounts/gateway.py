@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .keys import GATEWAY_TOKEN_PREFIX, LAST_USED_RESOLUTION, hash_secret, new_secret
@@ -29,15 +31,32 @@ def gateway_token_revoke(*, token: GatewayToken) -> GatewayToken:
     return token
 
 
+_TOKEN_FIELDS = ("id", "name", "prefix", "token_hash", "created_at", "last_used_at", "revoked_at")
+_ACTIVE_TOKEN = (
+    f"SELECT {', '.join(_TOKEN_FIELDS)} FROM {GatewayToken._meta.db_table} "  # noqa: S608
+    "WHERE token_hash = %s AND revoked_at IS NULL"
+)
+
+
+def _aware(value):
+    # SQLite's cursor gives datetimes naive (stored in UTC); PostgreSQL's are aware already.
+    if isinstance(value, datetime) and timezone.is_naive(value):
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def gateway_token_authenticate(*, raw: str) -> GatewayToken | None:
     """The active token for this secret, or None."""
     if not raw.startswith(GATEWAY_TOKEN_PREFIX):
         return None
-    token = GatewayToken.objects.filter(
-        token_hash=hash_secret(raw), revoked_at__isnull=True
-    ).first()
-    if token is None:
+    # Plain SQL: every gateway call starts here, and compiling the ORM query cost more than
+    # running it (issue 10). token_hash is unique: one row at most.
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVE_TOKEN, [hash_secret(raw)])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    token = GatewayToken(**dict(zip(_TOKEN_FIELDS, map(_aware, row), strict=True)))
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         GatewayToken.objects.filter(pk=token.pk).update(last_used_at=now)

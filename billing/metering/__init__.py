@@ -8,7 +8,7 @@ one ledger store (PostgreSQL or portable ORM). batch holds the retry loop.
 from .account import AccountState, account_state
 from .allocation import Allocation, IncludedCredits, Overage, Source, allocate
 from .authorization import AUTHORIZATION_MESSAGES, Authorization, may_spend, usage_authorize
-from .batch import ATTEMPTS, MAX_BATCH, OPTIMISTIC_MAX, usage_record_batch
+from .batch import ATTEMPTS, GROUP_EVENTS, MAX_BATCH, usage_record_batch
 from .charge import MAX_PERIOD_USAGE
 from .ledger import Ledger, ledger_for
 from .parse import CLOCK_SKEW, MAX_EVENT_COST, MAX_IDEMPOTENCY_KEY, api_key_storable, fingerprint
@@ -23,11 +23,11 @@ __all__ = [
     "CLOCK_SKEW",
     "DUPLICATE",
     "EVENT_COLUMNS",
+    "GROUP_EVENTS",
     "MAX_BATCH",
     "MAX_EVENT_COST",
     "MAX_IDEMPOTENCY_KEY",
     "MAX_PERIOD_USAGE",
-    "OPTIMISTIC_MAX",
     "REJECTED",
     "AccountState",
     "Allocation",

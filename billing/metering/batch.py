@@ -4,13 +4,17 @@ A batch goes through three steps, so that the only work done under a lock is the
 
 1. Outside any transaction: parse and price every event (the keys with their subscriptions and
    alert settings, and the prices, in one round trip; the pay-as-you-go history only of
-   accounts that switched it after their event) and, for batches above OPTIMISTIC_MAX events,
-   read which of their idempotency keys are already recorded.
-2. One short transaction (metering.charge): lock the batch's periods, key spends and balances
-   (one round trip), allocate each new event's cost to its credit sources in request order,
-   then insert the events and write their rollups and the totals (one statement for a small
-   batch; COPY and one more for a large one). A missing period is created outside the locks
-   (``period_get_or_create`` locks the subscription) and the step rerun.
+   accounts that switched it after their event).
+2. Per group of whole accounts (GROUP_EVENTS events or more each), one short transaction
+   (metering.charge): lock the group's periods, key spends and balances (one round trip),
+   allocate each new event's cost to its credit sources in request order, then insert the
+   events and write their rollups and the totals (one statement for a small group; COPY and
+   one more for a large one). A missing period is created outside the locks
+   (``period_get_or_create`` locks the subscription) and the step rerun. Groups keep the locks
+   of a batch over many accounts short: two batches over the same accounts would otherwise
+   wait for each other whole (issue 10). An account's events are always in one group, so
+   they are allocated in request order; a group that fails after another committed leaves
+   the committed events recorded, and the gateway's resend finds them as duplicates.
 3. After commit: the keys' ``last_used_at``, and the alert check of a period where the charge
    saw a threshold reached (from its own totals: no query otherwise).
 
@@ -48,8 +52,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 # A deadlock, a serialization failure or a unique violation is retried this many times in all.
 ATTEMPTS = 5
-# Up to this many events, a batch is inserted first and checked for duplicates after.
-OPTIMISTIC_MAX = 50
+# A batch is charged in transactions of whole accounts of at least this many events each.
+GROUP_EVENTS = 250
 # At most this many rejected events are detailed in the batch's log line.
 LOGGED_REJECTIONS = 20
 
@@ -87,9 +91,24 @@ def _record_batch(events: Sequence[object], now: datetime | None, ledger: Ledger
         return BatchResult(results)
     payg_apply(candidates)
 
-    _charge_until_done(candidates, results, now, ledger)
+    for group in _account_groups(candidates):
+        _charge_until_done(group, results, now, ledger)
     _keys_mark_used(candidates, results, now)
     return BatchResult(results)
+
+
+def _account_groups(candidates: list[Candidate]) -> list[list[Candidate]]:
+    """The candidates cut into groups of whole accounts (in account order, request order within
+    an account), each of at least GROUP_EVENTS events but the last."""
+    by_account: dict[int, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        by_account[candidate.key.account_id].append(candidate)
+    groups: list[list[Candidate]] = [[]]
+    for account_id in sorted(by_account):
+        if len(groups[-1]) >= GROUP_EVENTS:
+            groups.append([])
+        groups[-1].extend(by_account[account_id])
+    return groups
 
 
 def _charge_until_done(
@@ -102,14 +121,11 @@ def _charge_until_done(
       same, at most ATTEMPTS times in all;
     - periods missing: create them outside the locks, then rerun.
     """
-    # Small batches skip the read of already-recorded keys: the insert reports collisions
-    # (ON CONFLICT DO NOTHING RETURNING). Large ones read them before taking the locks, to
-    # hold the locks for less time; a key recorded meanwhile by another request makes the
-    # insert fail, and the retry reads them again under the locks.
-    optimistic = len(candidates) <= OPTIMISTIC_MAX
-    recorded = None
-    if not optimistic:
-        recorded = ledger.recorded({(c.key.account_id, c.idempotency_key) for c in candidates})
+    # The first attempt skips the read of already-recorded keys: the insert reports a
+    # collision (ON CONFLICT DO NOTHING RETURNING for a small group; COPY fails on the unique
+    # constraint for a large one), and the rerun reads them under the locks. A resent batch
+    # pays one wasted attempt; every other batch saves a read of all its keys.
+    optimistic = True
     failures = 0
     while True:
         try:
@@ -120,7 +136,6 @@ def _charge_until_done(
                     now,
                     ledger=ledger,
                     optimistic=optimistic,
-                    recorded=recorded,
                 )
         except Collision:
             pass
@@ -134,7 +149,7 @@ def _charge_until_done(
                 return
             _periods_create(missing)
             continue
-        optimistic, recorded = False, None
+        optimistic = False
         _results_reset(candidates, results)
 
 

@@ -150,14 +150,12 @@ def charge(
     *,
     ledger: Ledger,
     optimistic: bool,
-    recorded: Recorded | None,
 ) -> set[tuple[int, Month]]:
     """Lock the periods, allocate each new event in request order, insert, update.
 
-    `recorded`: the batch's keys already in the database, read before the locks (None: read
-    them now, under the locks). Optimistic: insert without reading them, raising Collision
-    when one was recorded. Returns the (account, month) periods that do not exist yet, having
-    written nothing.
+    Optimistic: insert without reading which keys are recorded already, raising Collision
+    when one was (the caller reruns without). Otherwise they are read under the locks.
+    Returns the (account, month) periods that do not exist yet, having written nothing.
     """
     wanted = {(c.key.account_id, c.month) for c in candidates}
     # The global lock order (ledger/base.py): periods, then key spends, then balances. Every
@@ -177,8 +175,6 @@ def charge(
     balances = {account_id: Prepaid(balance) for account_id, balance in locked.balances.items()}
     if optimistic:
         existing: Recorded = {}
-    elif recorded is not None:
-        existing = recorded
     else:
         existing = ledger.recorded({(c.key.account_id, c.idempotency_key) for c in candidates})
     first_in_batch: dict[tuple[int, str], Candidate] = {}

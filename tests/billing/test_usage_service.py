@@ -325,18 +325,24 @@ def test_no_alert_without_included_credits(freeze, django_capture_on_commit_call
     assert CreditAlert.objects.count() == 0
 
 
-@pytest.mark.parametrize("size", [2, 60])  # the optimistic path and the pre-read path
-def test_a_key_inserted_concurrently_after_our_read_is_caught_by_the_constraint(freeze, size):
-    # As if another request committed the same event between our read and our insert.
+@pytest.mark.parametrize("size", [2, 60])  # INSERT … ON CONFLICT, and COPY on PostgreSQL
+def test_a_key_recorded_by_another_request_is_caught_by_the_insert_then_read_under_locks(
+    freeze, size
+):
+    # Nothing is read before the insert: the recorded key makes the first attempt insert
+    # fewer rows than it sent (or COPY fail), and the rerun reads the keys under the locks.
     freeze(NOW)
     key = customer(credits="1000")
     usage_record_batch(events=[image_event(key, "a")])
-    ledger = FaultyLedger(recorded=lambda real, call, pairs: {} if call == 1 else real(pairs))
+    ledger = FaultyLedger(
+        recorded=lambda real, call, pairs: real(pairs),
+        record=lambda real, call, *args, **kwargs: real(*args, **kwargs),
+    )
     fresh = [image_event(key, f"new-{n}") for n in range(size - 1)]
 
     batch = usage_record_batch(events=[*fresh, image_event(key, "a")], ledger=ledger)
 
-    assert ledger.calls["recorded"] == 2
+    assert (ledger.calls["record"], ledger.calls["recorded"]) == (2, 1)
     assert [r.status for r in batch.results] == ["accepted"] * (size - 1) + ["duplicate"]
     assert UsageEvent.objects.count() == size
     assert totals(period_of(key)) == (Decimal(8) * size, 0, 0)

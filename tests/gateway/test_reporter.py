@@ -2,6 +2,9 @@ import logging
 
 import pytest
 
+# gateway.portal talks to the portal with httpx, of the optional gateway group.
+pytest.importorskip("httpx", reason="httpx vient avec le groupe gateway (pip install '.[gateway]')")
+
 from gateway.portal import PortalUnavailable
 from gateway.reporter import UsageReporter
 from gateway.spool import Spool

@@ -112,9 +112,10 @@ class Ledger(ABC):
         self, rows: Sequence[EventRow], rollups: Sequence[RollupRow], totals: Totals, *, new: bool
     ) -> int:
         """A charge's writes: the events, their rollups, then the totals; returns how many
-        events were inserted. `new`: skip recorded keys (``insert_new_events``): when fewer
-        than all were inserted, the caller rolls the transaction back. Else a recorded key
-        raises IntegrityError."""
+        events were inserted. `new`: a recorded key is not an error: fewer than all are
+        inserted (``insert_new_events`` skips it; PostgreSQL's COPY of a large batch inserts
+        none) and the caller rolls the transaction back. Else a recorded key raises
+        IntegrityError."""
         if new:
             inserted = self.insert_new_events(rows, rollups)
             if inserted != len(rows):

@@ -8,9 +8,9 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
+from django.db import IntegrityError, connection
 
-from ...models import BillingPeriod
+from ...models import BillingPeriod, UsageEvent
 from ...periods import Month
 from ..rollups import RollupRow
 from ..rows import (
@@ -60,6 +60,13 @@ from .postgres_sql import (
 
 __all__ = ["COPY_MIN", "PostgresLedger"]
 
+# The unique constraint that makes an event count once (account, idempotency key).
+IDEMPOTENCY_CONSTRAINT = next(
+    constraint.name
+    for constraint in UsageEvent._meta.constraints
+    if getattr(constraint, "fields", None) == ("account", "idempotency_key")
+)
+
 
 def _rows(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
@@ -76,6 +83,11 @@ def _periods_of(rows: list[tuple]) -> tuple[list[BillingPeriod], PaygNow]:
         if row[width] is not None:
             payg_now[period.account_id] = (row[width], row[width + 1], row[width + 2])
     return periods, payg_now
+
+
+def _idempotency_collision(error: IntegrityError) -> bool:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == IDEMPOTENCY_CONSTRAINT
 
 
 def _spends_params(wanted: Collection[tuple[int, date]]) -> list[list]:
@@ -125,13 +137,20 @@ class PostgresLedger(Ledger):
             return super().record(rows, rollups, totals, new=new)
         rollup_params = [list(column) for column in zip(*rollups, strict=True)]
         with connection.cursor() as cursor:
-            if new:
+            if new and len(rows) < COPY_MIN:
                 cursor.execute(
                     record_new_sql(new_events_sql(len(rows))),
                     insert_params(rows) + rollup_params + _totals_params(totals),
                 )
                 return cursor.fetchone()[0]
-            self.insert_events(rows)
+            try:
+                self.insert_events(rows)
+            except IntegrityError as error:
+                # COPY cannot skip a recorded key: with `new`, a collision is an answer (none
+                # inserted; the caller rolls back), not an error.
+                if new and _idempotency_collision(error):
+                    return 0
+                raise
             cursor.execute(WRITES_AFTER_COPY, rollup_params + _totals_params(totals))
             return len(rows)
 
