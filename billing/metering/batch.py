@@ -91,21 +91,21 @@ def _record_batch(events: Sequence[object], now: datetime | None, ledger: Ledger
         return BatchResult(results)
     payg_apply(candidates)
 
-    for group in _account_groups(candidates):
+    for group in account_groups(candidates, GROUP_EVENTS):
         _charge_until_done(group, results, now, ledger)
     _keys_mark_used(candidates, results, now)
     return BatchResult(results)
 
 
-def _account_groups(candidates: list[Candidate]) -> list[list[Candidate]]:
+def account_groups(candidates: list[Candidate], size: int) -> list[list[Candidate]]:
     """The candidates cut into groups of whole accounts (in account order, request order within
-    an account), each of at least GROUP_EVENTS events but the last."""
+    an account), each of at least `size` events but the last."""
     by_account: dict[int, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
         by_account[candidate.key.account_id].append(candidate)
     groups: list[list[Candidate]] = [[]]
     for account_id in sorted(by_account):
-        if len(groups[-1]) >= GROUP_EVENTS:
+        if len(groups[-1]) >= size:
             groups.append([])
         groups[-1].extend(by_account[account_id])
     return groups

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from billing.metering import usage_record_batch
+from billing.metering import batch, usage_record_batch
 from billing.metering.rollups import ROLLUP_COLUMNS, rollups_of
 from billing.models import BillingPeriod, UsageDaily, UsageEvent
 from tests.billing.conftest import customer, text_event
@@ -103,7 +103,11 @@ def test_the_same_event_sent_by_sixteen_requests_at_once_is_charged_once():
     assert_rollups_are_the_events_sums()
 
 
-def test_overlapping_batches_in_opposite_orders_do_not_deadlock_or_double_charge():
+@pytest.mark.parametrize("group_events", [batch.GROUP_EVENTS, 10])  # one transaction; four
+def test_overlapping_batches_in_opposite_orders_do_not_deadlock_or_double_charge(
+    group_events, monkeypatch
+):
+    monkeypatch.setattr(batch, "GROUP_EVENTS", group_events)
     keys = [customer("50.00") for _ in range(4)]
     events = [deepseek_event(k, f"x{e}", 100_000 + e) for k in keys for e in range(25)]
 

@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 
 from billing.metering.ledger.base import Totals
+from billing.metering.ledger.postgres import COPY_MIN
 from billing.metering.rollups import rollups_of
 from billing.metering.rows import BalanceTotals, PeriodTotals, SpendTotals
 from billing.models import (
@@ -85,9 +86,10 @@ def test_record_writes_events_rollups_and_totals(ledger, key, period, new, count
     assert PrepaidBalance.objects.get().balance == D("1.25")
 
 
-def test_record_of_new_events_meeting_a_recorded_key_reports_fewer(ledger, key, period):
+@pytest.mark.parametrize("count", [2, 60])  # one INSERT; COPY on PostgreSQL
+def test_record_of_new_events_meeting_a_recorded_key_reports_fewer(ledger, key, period, count):
     ledger.insert_events([row(key, period, "taken")])
-    rows = [row(key, period, "new"), row(key, period, "taken")]
+    rows = [row(key, period, f"new-{n}") for n in range(count - 1)] + [row(key, period, "taken")]
 
     with transaction.atomic():
         (spend,) = ledger.lock(set(), {(key.pk, FIRST)}, {key.account_id}).spends
@@ -96,4 +98,7 @@ def test_record_of_new_events_meeting_a_recorded_key_reports_fewer(ledger, key, 
         )
         transaction.set_rollback(True)  # what the caller does
 
-    assert inserted == 1
+    # Fewer than sent: the INSERT skipped the recorded key; PostgreSQL's COPY inserted none.
+    assert inserted in ({count - 1, 0} if count >= COPY_MIN else {count - 1})
+    assert UsageEvent.objects.count() == 1
+    assert UsageDaily.objects.count() == 0
