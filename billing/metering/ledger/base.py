@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection
@@ -192,7 +193,8 @@ def columns() -> str:
     return ", ".join(connection.ops.quote_name(column) for column in EVENT_COLUMNS)
 
 
-def _insert_sql(count: int) -> str:
+@lru_cache(maxsize=64)
+def _insert_sql(count: int, vendor: str) -> str:
     placeholder = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
     return (
         f"INSERT INTO {table()} ({columns()}) VALUES "  # noqa: S608 (no input in it)
@@ -214,9 +216,15 @@ def _insert_params(rows: Sequence[EventRow]) -> list:
 
 def new_events_sql(count: int) -> str:
     """The INSERT of `count` rows that skips recorded idempotency keys, returning the new ids."""
+    return _new_events_sql(count, connection.vendor)
+
+
+# Built once per size and database: a single event's request builds no SQL text (issue 10).
+@lru_cache(maxsize=64)
+def _new_events_sql(count: int, vendor: str) -> str:
     quote = connection.ops.quote_name
     return (
-        _insert_sql(count)
+        _insert_sql(count, vendor)
         + f" ON CONFLICT ({quote('account_id')}, {quote('idempotency_key')}) DO NOTHING"
         + f" RETURNING {quote('id')}"
     )
@@ -236,7 +244,7 @@ def insert_rows(rows: Sequence[EventRow]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
-            cursor.execute(_insert_sql(len(chunk)), _insert_params(chunk))
+            cursor.execute(_insert_sql(len(chunk), connection.vendor), _insert_params(chunk))
 
 
 def period_months(wanted: Collection[tuple[int, Month]]) -> tuple[list[int], list]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from ...periods import BILLING_TZ
 from ..rollups import ROLLUP_COLUMNS, SUM_COLUMNS
@@ -145,6 +146,7 @@ LOCK = f"{LOCK_PERIODS};\n{LOCK_SPENDS};\n{LOCK_BALANCES}"
 WRITES_AFTER_COPY = f"{UPSERT_ROLLUPS};\n{WRITE_TOTALS}"
 
 
+@lru_cache(maxsize=64)
 def record_new_sql(inserts: str) -> str:
     """The events (`inserts`: ON CONFLICT DO NOTHING RETURNING), their rollups and the totals in
     one statement, returning how many events were new (data-modifying CTEs all run; a caller
