@@ -39,22 +39,43 @@ COPY_TYPES = [
 PRICE_IN, PRICE_OUT, COST, ZERO = Decimal(250), Decimal(1000), Decimal("1.625"), Decimal(0)
 
 
-def _work(ids: list[tuple[int, int, int]], model_id: int, batches: int, size: int) -> list:
-    """Each batch: its rows, its periods' ids sorted, the amount to add to each."""
+def _work(
+    ids: list[tuple[int, int, int]], model_id: int, batches: int, size: int, group: int
+) -> list:
+    """Each transaction's work: its rows, its periods' ids sorted, the amount to add to each.
+    A batch is cut into transactions of whole accounts of at least `group` rows (as the
+    service charges it), or kept whole when `group` is 0."""
     rng = random.Random(3)
     now = datetime.now(UTC)
     work = []
     for _ in range(batches):
-        rows, periods = [], {}
+        rows = []
         for _ in range(size):
             a, p, k = rng.choice(ids)
-            periods[p] = periods.get(p, 0) + 1
             identity = (a, p, k, model_id, uuid.uuid4().hex, "0" * 64)
             prices = (PRICE_IN, PRICE_OUT, None)
             rows.append((*identity, 500, 1500, 0, now, now, *prices, COST, ZERO, ZERO, COST, False))
-        ordered = sorted(periods)
-        work.append((rows, ordered, [COST * periods[i] for i in ordered]))
+        for part in _groups(rows, group):
+            periods: dict[int, int] = {}
+            for row in part:
+                periods[row[1]] = periods.get(row[1], 0) + 1
+            ordered = sorted(periods)
+            work.append((part, ordered, [COST * periods[i] for i in ordered]))
     return work
+
+
+def _groups(rows: list[tuple], group: int) -> list[list[tuple]]:
+    if not group:
+        return [rows]
+    by_account: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_account.setdefault(row[0], []).append(row)
+    parts: list[list[tuple]] = [[]]
+    for account in sorted(by_account):
+        if len(parts[-1]) >= group:
+            parts.append([])
+        parts[-1].extend(by_account[account])
+    return parts
 
 
 def raw_sql(
@@ -65,11 +86,12 @@ def raw_sql(
     batches: int,
     size: int,
     clients: int,
+    group: int = 0,
 ) -> float:
     """Insert `batches` batches of `size` events of the (account, period, key) `ids`; returns
     the wall time. Each batch is one transaction: the periods locked in id order, a binary
     COPY of the events and one UPDATE of their periods, from `clients` connections at once."""
-    work = _work(ids, model_id, batches, size)
+    work = _work(ids, model_id, batches, size, group)
     lock = threading.Lock()
     cursor = iter(work)
 
