@@ -1,5 +1,6 @@
-"""Formula changes (DESIGN.md "Changing formula"); the pay-as-you-go switch is in
-pay_as_you_go.py.
+"""Formula changes (DESIGN.md "Changing formula"): upgrade, scheduled downgrade and its
+cancellation, the customer's change and the operators' reset. The fee and proration arithmetic
+and the upgrade preview's figures are in proration.py; pay-as-you-go is in pay_as_you_go.py.
 
 Every service locks the account's Subscription row, then its current BillingPeriod, in that
 order, so that two requests on one account (or a request and the metering of an event)
@@ -8,9 +9,7 @@ never interleave.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,55 +20,21 @@ from accounts.models import Account, AuditEvent, User
 from catalog.models import Plan
 
 from ..models import BillingPeriod, PayAsYouGoChange, PeriodFee, PlanChange, Subscription
-from ..money import ZERO, round_money
 from ..periods import BILLING_TZ, Month, local_date
 from .periods import period_get_or_create, subscription_get_or_create
+from .proration import (
+    UpgradePreview,
+    fee_until,
+    is_upgrade,
+    open_fee,
+    period_upgrade_preview,
+    plan_credits,
+    prorate,
+)
 
 
 class SubscriptionError(Exception):
     """A formula change that the rules do not allow; the message is shown to the customer."""
-
-
-@dataclass(frozen=True)
-class FeeLine:
-    plan: Plan
-    first_day: date
-    days: int
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class UpgradePreview:
-    """What an upgrade made now would do, to the centime."""
-
-    from_plan: Plan | None
-    to_plan: Plan
-    on: date
-    month: Month
-    remaining_days: int
-    credits_added: Decimal
-    included_after: Decimal
-    fee_lines: tuple[FeeLine, ...]  # the month's fee lines after the change
-    fee_now: Decimal  # the new formula's prorated fee for the rest of the month
-
-    @property
-    def days_in_month(self) -> int:
-        return self.month.days
-
-    @property
-    def month_fee_total(self) -> Decimal:
-        return sum((line.amount for line in self.fee_lines), ZERO)
-
-
-def _credits(plan: Plan | None) -> Decimal:
-    return plan.included_credits if plan is not None else ZERO
-
-
-def is_upgrade(*, current: Plan | None, target: Plan | None) -> bool:
-    """More credits than now (or any formula from none) takes effect at once."""
-    if target is None or (current is not None and target.pk == current.pk):
-        return False
-    return target.included_credits > _credits(current)
 
 
 def scheduled_change(*, account: Account) -> PlanChange | None:
@@ -77,52 +42,6 @@ def scheduled_change(*, account: Account) -> PlanChange | None:
         PlanChange.objects.filter(account=account, status=PlanChange.Status.SCHEDULED)
         .select_related("from_plan", "to_plan")
         .first()
-    )
-
-
-def _prorate(amount: Decimal, days: int, month_days: int) -> Decimal:
-    return round_money(amount * days / month_days)
-
-
-def _fee_until(*, plan: Plan, first_day: date, day: date, month: Month) -> FeeLine | None:
-    """The formula held from `first_day` stops the day before `day` (None: never held)."""
-    held = (day - first_day).days
-    if held <= 0:
-        return None
-    return FeeLine(plan, first_day, held, _prorate(plan.monthly_fee, held, month.days))
-
-
-def _open_fee(period: BillingPeriod) -> PeriodFee | None:
-    return period.fees.select_related("plan").order_by("-first_day").first()
-
-
-def _preview(
-    *, period: BillingPeriod, current: Plan | None, target: Plan, now: datetime
-) -> UpgradePreview:
-    today = local_date(now)
-    month = Month.of(today)
-    remaining = month.remaining_days(today)
-    credits_added = _prorate(target.included_credits - _credits(current), remaining, month.days)
-    lines = []
-    for fee in period.fees.select_related("plan").order_by("first_day"):
-        lines.append(FeeLine(fee.plan, fee.first_day, fee.days, fee.amount))
-    if lines:
-        last = lines.pop()
-        shortened = _fee_until(plan=last.plan, first_day=last.first_day, day=today, month=month)
-        if shortened is not None:
-            lines.append(shortened)
-    fee_now = _prorate(target.monthly_fee, remaining, month.days)
-    lines.append(FeeLine(target, today, remaining, fee_now))
-    return UpgradePreview(
-        from_plan=current,
-        to_plan=target,
-        on=today,
-        month=month,
-        remaining_days=remaining,
-        credits_added=credits_added,
-        included_after=period.included_credits + credits_added,
-        fee_lines=tuple(lines),
-        fee_now=fee_now,
     )
 
 
@@ -149,7 +68,9 @@ def upgrade_preview(*, account: Account, plan: Plan) -> UpgradePreview:
             _("La formule %(plan)s n'est pas supérieure à votre formule actuelle.")
             % {"plan": plan.name}
         )
-    return _preview(period=period, current=subscription.plan, target=plan, now=timezone.now())
+    return period_upgrade_preview(
+        period=period, current=subscription.plan, target=plan, now=timezone.now()
+    )
 
 
 def _cancel_scheduled(*, account: Account) -> PlanChange | None:
@@ -175,18 +96,18 @@ def subscription_upgrade(*, account: Account, plan: Plan, by: User | None = None
             _("La formule %(plan)s n'est pas supérieure à votre formule actuelle.")
             % {"plan": plan.name}
         )
-    preview = _preview(period=period, current=current, target=plan, now=now)
+    preview = period_upgrade_preview(period=period, current=current, target=plan, now=now)
 
-    open_fee = _open_fee(period)
-    if open_fee is not None:
-        shortened = _fee_until(
-            plan=open_fee.plan, first_day=open_fee.first_day, day=preview.on, month=preview.month
+    last_fee = open_fee(period)
+    if last_fee is not None:
+        shortened = fee_until(
+            plan=last_fee.plan, first_day=last_fee.first_day, day=preview.on, month=preview.month
         )
         if shortened is not None:
-            open_fee.days, open_fee.amount = shortened.days, shortened.amount
-            open_fee.save(update_fields=["days", "amount"])
+            last_fee.days, last_fee.amount = shortened.days, shortened.amount
+            last_fee.save(update_fields=["days", "amount"])
         else:
-            open_fee.delete()
+            last_fee.delete()
     PeriodFee.objects.create(
         period=period,
         plan=plan,
@@ -347,7 +268,7 @@ def subscription_reset(
     period = BillingPeriod.objects.select_for_update(no_key=True).get(pk=period.pk)
     first_day = max(since, month.first_day)
     days = month.remaining_days(first_day)
-    credits = _prorate(_credits(plan), days, month.days)
+    credits = prorate(plan_credits(plan), days, month.days)
     period.fees.all().delete()
     if plan is not None:
         PeriodFee.objects.create(
@@ -355,7 +276,7 @@ def subscription_reset(
             plan=plan,
             first_day=first_day,
             days=days,
-            amount=_prorate(plan.monthly_fee, days, month.days),
+            amount=prorate(plan.monthly_fee, days, month.days),
         )
         # from_plan is what the account held before: periods made later for earlier months
         # undo this change back to it (services/periods.py).

@@ -25,9 +25,9 @@ from ..models import PlanChange
 from ..periods import local_date
 from ..selectors import account_overview, plans_offered
 from ..services.periods import subscription_get_or_create
+from ..services.proration import is_upgrade
 from ..services.subscriptions import (
     SubscriptionError,
-    is_upgrade,
     subscription_cancel_scheduled,
     subscription_change,
     upgrade_preview,
