@@ -4,8 +4,9 @@ Beside it, in the same run and against the same database: a raw-SQL baseline (ps
 fastest plain insert we can write: rows built beforehand, binary COPY + one UPDATE per batch, from
 BENCH_RAW_CLIENTS connections, default 4 × cores; no HTTP, no rules; measured both with a batch in
 one transaction and cut in account groups as the service does, the faster being the baseline)
-and a bare DRF endpoint doing one insert and one update per request. Targets on 2 cores (issue 10): batches ≥ 20 000 events/s
-and ≥ 1/3 of the raw-SQL batch rate; single events ≥ 1/2 of the bare DRF endpoint's rate.
+and a bare DRF endpoint doing one insert and one update per request. Targets on 2 cores (issue
+10): batches ≥ 20 000 events/s and ≥ 1/3 of the raw-SQL batch rate; single events ≥ 1/2 of the
+bare DRF endpoint's rate.
 
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/iafactory_bench)
 names a dedicated database that is dropped and created again on every run.

@@ -20,9 +20,10 @@ from accounts.models import Account
 from catalog.models import Plan
 
 from ..models import BillingPeriod, PeriodFee, PlanChange, Subscription
-from ..money import ZERO, round_money
+from ..money import ZERO
 from ..periods import Month, local_date
 from .bulk import bulk_insert
+from .proration import prorate
 
 
 def subscription_get_or_create(*, account: Account) -> Subscription:
@@ -59,10 +60,6 @@ class PeriodTerms:
     fees: list[Fee] = field(default_factory=list)
 
 
-def _prorate(amount: Decimal, days: int, month_days: int) -> Decimal:
-    return round_money(amount * days / month_days)
-
-
 def period_terms(
     *, current_plan_id: int | None, changes: list[Change], month: Month, plans: dict[int, Plan]
 ) -> PeriodTerms:
@@ -96,10 +93,10 @@ def period_terms(
             last = terms.fees.pop()
             held = (day - last.first_day).days
             if held > 0:
-                fee = _prorate(plans[last.plan_id].monthly_fee, held, month.days)
+                fee = prorate(plans[last.plan_id].monthly_fee, held, month.days)
                 terms.fees.append(Fee(last.plan_id, last.first_day, held, fee))
         remaining = month.remaining_days(day)
-        fee = _prorate(plans[change.to_plan_id].monthly_fee, remaining, month.days)
+        fee = prorate(plans[change.to_plan_id].monthly_fee, remaining, month.days)
         terms.fees.append(Fee(change.to_plan_id, day, remaining, fee))
     return terms
 
