@@ -15,7 +15,6 @@ from .ledger.base import Totals
 from .parse import Candidate
 from .payg import payg_recheck
 from .results import ACCEPTED, DUPLICATE, EventResult
-from .rollups import rollups_of
 from .rows import BalanceTotals, EventRow, KeySpendRow, PeriodTotals, SpendTotals
 
 MAX_PERIOD_USAGE = Decimal(10_000_000_000)
@@ -233,8 +232,6 @@ def charge(
     # One order for every transaction's inserts, so that two of them never wait on each other
     # in a cycle over the unique index.
     new_rows.sort(key=lambda row: (row.account_id, row.idempotency_key))
-    # The daily rollups, in the events' transaction: one upsert per group.
-    rollups = rollups_of(new_rows)
     changed = [running for running in periods.values() if running.changed]
     spent = [spend for spend in spends.values() if spend.changed]
     totals = Totals(
@@ -242,7 +239,7 @@ def charge(
         [SpendTotals(s.row.id, s.budget.charged) for s in spent],
         [BalanceTotals(a, p.balance) for a, p in balances.items() if p.used],
     )
-    if ledger.record(new_rows, rollups, totals, new=optimistic) != len(new_rows):
+    if ledger.record(new_rows, totals, new=optimistic) != len(new_rows):
         raise Collision
     alerts_note(candidates=candidates, periods=changed, spends=spent, payg_now=locked.payg_now)
     return set()

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ...models import BillingPeriod, KeySpend, PrepaidBalance, UsageEvent
 from ...periods import Month
-from ..rollups import RollupRow
+from ..rollups import RollupRow, rollups_of
 from ..rows import (
     DATETIME_COLUMNS,
     EVENT_COLUMNS,
@@ -109,21 +109,19 @@ class Ledger(ABC):
         locked, payg_now = self.lock_periods(periods)
         return Locked(locked, payg_now, self.lock_key_spends(spends), self.lock_balances(accounts))
 
-    def record(
-        self, rows: Sequence[EventRow], rollups: Sequence[RollupRow], totals: Totals, *, new: bool
-    ) -> int:
+    def record(self, rows: Sequence[EventRow], totals: Totals, *, new: bool) -> int:
         """A charge's writes: the events, their rollups, then the totals; returns how many
         events were inserted. `new`: a recorded key is not an error: fewer than all are
         inserted (``insert_new_events`` skips it; PostgreSQL's COPY of a large batch inserts
         none) and the caller rolls the transaction back. Else a recorded key raises
         IntegrityError."""
         if new:
-            inserted = self.insert_new_events(rows, rollups)
+            inserted = self.insert_new_events(rows, rollups=True)
             if inserted != len(rows):
                 return inserted
         else:
             self.insert_events(rows)
-            self.upsert_rollups(rollups)
+            self.upsert_rollups(rollups_of(rows))
         self.write_totals(*totals)
         return len(rows)
 
@@ -135,15 +133,15 @@ class Ledger(ABC):
     def insert_events(self, rows: Sequence[EventRow]) -> None:
         """Insert the rows; a recorded idempotency key raises IntegrityError."""
 
-    def insert_new_events(self, rows: Sequence[EventRow], rollups: Sequence[RollupRow] = ()) -> int:
-        """Insert the rows whose idempotency key is new; returns how many were inserted. When
-        all were, add `rollups` (theirs) to the daily rollups; when some were not, the caller
-        rolls the transaction back."""
+    def insert_new_events(self, rows: Sequence[EventRow], *, rollups: bool = False) -> int:
+        """Insert the rows whose idempotency key is new; returns how many were inserted. With
+        `rollups`, when all were, add theirs to the daily rollups; when some were not, the
+        caller rolls the transaction back."""
         with connection.cursor() as cursor:
             cursor.execute(new_events_sql(len(rows)), _insert_params(rows))
             inserted = len(cursor.fetchall())
-        if inserted == len(rows):
-            self.upsert_rollups(rollups)
+        if rollups and inserted == len(rows):
+            self.upsert_rollups(rollups_of(rows))
         return inserted
 
     @abstractmethod
@@ -214,19 +212,20 @@ def _insert_params(rows: Sequence[EventRow]) -> list:
     return params
 
 
-def new_events_sql(count: int) -> str:
-    """The INSERT of `count` rows that skips recorded idempotency keys, returning the new ids."""
-    return _new_events_sql(count, connection.vendor)
+def new_events_sql(count: int, returning: tuple[str, ...] = ("id",)) -> str:
+    """The INSERT of `count` rows that skips recorded idempotency keys, returning these
+    columns of the new rows."""
+    return _new_events_sql(count, returning, connection.vendor)
 
 
 # Built once per size and database: a single event's request builds no SQL text (issue 10).
-@lru_cache(maxsize=64)
-def _new_events_sql(count: int, vendor: str) -> str:
+@lru_cache(maxsize=128)
+def _new_events_sql(count: int, returning: tuple[str, ...], vendor: str) -> str:
     quote = connection.ops.quote_name
     return (
         _insert_sql(count, vendor)
         + f" ON CONFLICT ({quote('account_id')}, {quote('idempotency_key')}) DO NOTHING"
-        + f" RETURNING {quote('id')}"
+        + f" RETURNING {', '.join(quote(column) for column in returning)}"
     )
 
 

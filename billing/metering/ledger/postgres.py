@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection
 
 from ...models import BillingPeriod, UsageEvent
 from ...periods import Month
-from ..rollups import RollupRow
+from ..rollups import RollupRow, rollups_of
 from ..rows import (
     BalanceTotals,
     EventRow,
@@ -38,6 +38,7 @@ from .base import (
 from .postgres_sql import (
     COPY_MIN,
     DELETE_ROLLUPS,
+    INSERTED_COLUMNS,
     KEYS,
     LOCK,
     LOCK_BALANCES,
@@ -48,14 +49,15 @@ from .postgres_sql import (
     REBUILD_ROLLUPS,
     RECORDED,
     REFERENCES,
+    ROLLUPS_OF_INSERTED,
     SET_BALANCES,
     SET_SPENDS,
     UPDATE_PERIODS,
     UPSERT_ROLLUPS,
-    WRITE_TOTALS,
-    WRITES_AFTER_COPY,
     columns_of,
     record_new_sql,
+    writes_after_copy_sql,
+    writes_sql,
 )
 
 __all__ = ["COPY_MIN", "PostgresLedger"]
@@ -95,11 +97,10 @@ def _spends_params(wanted: Collection[tuple[int, date]]) -> list[list]:
 
 
 def _totals_params(totals: Totals) -> list[list]:
-    return (
-        columns_of(totals.spends, 2)
-        + columns_of(totals.balances, 2)
-        + columns_of(totals.periods, 5)
-    )
+    """The arrays of writes_sql: the parts with something to write, in its order."""
+    spends = columns_of(totals.spends, 2) if totals.spends else []
+    balances = columns_of(totals.balances, 2) if totals.balances else []
+    return spends + balances + columns_of(totals.periods, 5)
 
 
 class PostgresLedger(Ledger):
@@ -130,17 +131,16 @@ class PostgresLedger(Ledger):
             cursor.nextset()
             return Locked(locked, payg_now, spend_rows, dict(cursor.fetchall()))
 
-    def record(
-        self, rows: Sequence[EventRow], rollups: Sequence[RollupRow], totals: Totals, *, new: bool
-    ) -> int:
-        if not rows or not rollups:
-            return super().record(rows, rollups, totals, new=new)
-        rollup_params = [list(column) for column in zip(*rollups, strict=True)]
+    def record(self, rows: Sequence[EventRow], totals: Totals, *, new: bool) -> int:
+        if not rows:
+            return super().record(rows, totals, new=new)
+        spends, balances = bool(totals.spends), bool(totals.balances)
         with connection.cursor() as cursor:
             if new and len(rows) < COPY_MIN:
+                inserts = new_events_sql(len(rows), INSERTED_COLUMNS)
                 cursor.execute(
-                    record_new_sql(new_events_sql(len(rows))),
-                    insert_params(rows) + rollup_params + _totals_params(totals),
+                    record_new_sql(inserts, spends=spends, balances=balances),
+                    insert_params(rows) + _totals_params(totals),
                 )
                 return cursor.fetchone()[0]
             try:
@@ -151,7 +151,11 @@ class PostgresLedger(Ledger):
                 if new and _idempotency_collision(error):
                     return 0
                 raise
-            cursor.execute(WRITES_AFTER_COPY, rollup_params + _totals_params(totals))
+            rollup_params = [list(column) for column in zip(*rollups_of(rows), strict=True)]
+            cursor.execute(
+                writes_after_copy_sql(spends=spends, balances=balances),
+                rollup_params + _totals_params(totals),
+            )
             return len(rows)
 
     def keys(self, hashes: Collection[str]) -> list[Key]:
@@ -191,8 +195,11 @@ class PostgresLedger(Ledger):
         spends: Sequence[SpendTotals],
         balances: Sequence[BalanceTotals],
     ) -> None:
+        totals = Totals(periods, spends, balances)
         with connection.cursor() as cursor:
-            cursor.execute(WRITE_TOTALS, _totals_params(Totals(periods, spends, balances)))
+            cursor.execute(
+                writes_sql(spends=bool(spends), balances=bool(balances)), _totals_params(totals)
+            )
 
     def recorded(self, pairs: Collection[tuple[int, str]]) -> Recorded:
         if not pairs:
@@ -229,17 +236,17 @@ class PostgresLedger(Ledger):
         with connection.cursor() as cursor:
             cursor.execute(UPDATE_PERIODS, [list(column) for column in zip(*totals, strict=True)])
 
-    def insert_new_events(self, rows: Sequence[EventRow], rollups: Sequence[RollupRow] = ()) -> int:
+    def insert_new_events(self, rows: Sequence[EventRow], *, rollups: bool = False) -> int:
         """One round trip for the events and their rollups (a small batch, a single event:
-        where a statement more would show). Rollups added for a batch where some key was
-        recorded are rolled back with it by the caller."""
-        if not rollups:
-            return super().insert_new_events(rows)
-        inserts = new_events_sql(len(rows))
-        sql = f"WITH inserted AS ({inserts}), rolled AS ({UPSERT_ROLLUPS}) SELECT count(*) FROM inserted"  # noqa: E501, S608
-        params = insert_params(rows) + [list(column) for column in zip(*rollups, strict=True)]
+        where a statement more would show), the rollups summed by the database over the rows
+        inserted. Rollups added for a batch where some key was recorded are rolled back with
+        it by the caller."""
+        if not rollups or not rows:
+            return super().insert_new_events(rows, rollups=rollups)
+        inserts = new_events_sql(len(rows), INSERTED_COLUMNS)
+        sql = f"WITH inserted AS ({inserts}), rolled AS ({ROLLUPS_OF_INSERTED}) SELECT count(*) FROM inserted"  # noqa: E501, S608
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, insert_params(rows))
             return cursor.fetchone()[0]
 
     def upsert_rollups(self, rollups: Sequence[RollupRow]) -> None:

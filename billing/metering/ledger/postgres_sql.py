@@ -81,11 +81,6 @@ SET_BALANCES = """
     FROM (SELECT * FROM unnest(%s::bigint[], %s::numeric[])) AS v (account_id, balance)
     WHERE b.account_id = v.account_id
 """
-# The three writes of a charge in one round trip (data-modifying CTEs); empty arrays are no-ops.
-WRITE_TOTALS = f"""
-    WITH spends AS ({SET_SPENDS}), balances AS ({SET_BALANCES})
-    {UPDATE_PERIODS}
-"""
 
 
 def columns_of(rows: Sequence[tuple], width: int) -> list[list]:
@@ -114,28 +109,55 @@ ROLLUP_TYPES = {
 }
 if tuple(ROLLUP_TYPES) != ROLLUP_COLUMNS:
     raise ImportError("ROLLUP_TYPES must follow RollupRow field by field")
+# Adds a group's sums to its row, creating it if absent (the rows come in key order).
+_ADD_TO_ROLLUPS = f"""
+    ON CONFLICT (account_id, day, model_id, api_key_id) DO UPDATE SET
+    {", ".join(f"{c} = billing_usagedaily.{c} + EXCLUDED.{c}" for c in SUM_COLUMNS)}
+"""
 UPSERT_ROLLUPS = f"""
     INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
     SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in ROLLUP_TYPES.values())})
-    ON CONFLICT (account_id, day, model_id, api_key_id) DO UPDATE SET
-    {", ".join(f"{c} = billing_usagedaily.{c} + EXCLUDED.{c}" for c in SUM_COLUMNS)}
+    {_ADD_TO_ROLLUPS}
 """  # noqa: S608 (constant column names)
 DELETE_ROLLUPS = """
     DELETE FROM billing_usagedaily WHERE account_id = ANY(%s) AND day BETWEEN %s AND %s
 """
-# The same sums as metering.rollups, computed by the database over the month's events (the
-# (account, occurred_at) index bounds the read).
+# The same sums as metering.rollups (RollupRow, field by field), computed by the database.
+_ROLLUP_SUMS = f"""
+    account_id, (occurred_at AT TIME ZONE '{BILLING_TZ.key}')::date, model_id, api_key_id,
+    count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
+    sum(prepaid), sum(overage), sum(written_off),
+    coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
+    coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
+    coalesce(sum(images) FILTER (WHERE overage > 0), 0)
+"""
+# Over the month's events (the (account, occurred_at) index bounds the read).
 REBUILD_ROLLUPS = f"""
     INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
-    SELECT account_id, (occurred_at AT TIME ZONE '{BILLING_TZ.key}')::date, model_id, api_key_id,
-        count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
-        sum(prepaid), sum(overage), sum(written_off),
-        coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
-        coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
-        coalesce(sum(images) FILTER (WHERE overage > 0), 0)
-    FROM billing_usageevent
+    SELECT {_ROLLUP_SUMS} FROM billing_usageevent
     WHERE account_id = ANY(%s) AND occurred_at >= %s AND occurred_at < %s
     GROUP BY 1, 2, 3, 4
+"""  # noqa: S608 (constant column names)
+# Over the rows the CTE `inserted` returned (INSERTED_COLUMNS): a small batch's rollups cost no
+# parameter and no Python.
+INSERTED_COLUMNS = (
+    "account_id",
+    "occurred_at",
+    "model_id",
+    "api_key_id",
+    "input_tokens",
+    "output_tokens",
+    "images",
+    "cost",
+    "credits",
+    "prepaid",
+    "overage",
+    "written_off",
+)
+ROLLUPS_OF_INSERTED = f"""
+    INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
+    SELECT {_ROLLUP_SUMS} FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    {_ADD_TO_ROLLUPS}
 """  # noqa: S608 (constant column names)
 
 
@@ -143,16 +165,38 @@ REBUILD_ROLLUPS = f"""
 # (statements of one string run one after the other); its writes.
 REFERENCES = f"{KEYS};\n{PRICES}"
 LOCK = f"{LOCK_PERIODS};\n{LOCK_SPENDS};\n{LOCK_BALANCES}"
-WRITES_AFTER_COPY = f"{UPSERT_ROLLUPS};\n{WRITE_TOTALS}"
 
 
-@lru_cache(maxsize=64)
-def record_new_sql(inserts: str) -> str:
-    """The events (`inserts`: ON CONFLICT DO NOTHING RETURNING), their rollups and the totals in
-    one statement, returning how many events were new (data-modifying CTEs all run; a caller
-    that finds fewer than it sent rolls back)."""
-    return (
-        f"WITH inserted AS ({inserts}), rolled AS ({UPSERT_ROLLUPS}), "  # noqa: S608
-        f"spends AS ({SET_SPENDS}), balances AS ({SET_BALANCES}), "
-        f"periods AS ({UPDATE_PERIODS}) SELECT count(*) FROM inserted"
-    )
+def _totals_ctes(*, spends: bool, balances: bool) -> list[str]:
+    # A part with nothing to write is left out: parsing and planning it showed on a single
+    # event's request (issue 10).
+    ctes = [f"spends AS ({SET_SPENDS})"] if spends else []
+    return ctes + ([f"balances AS ({SET_BALANCES})"] if balances else [])
+
+
+@lru_cache(maxsize=8)
+def writes_sql(*, spends: bool, balances: bool) -> str:
+    """The totals of a charge in one statement: the periods, and the key spends and prepaid
+    balances when there are (their arrays' parameters follow the periods' order: spends,
+    balances, periods)."""
+    ctes = _totals_ctes(spends=spends, balances=balances)
+    return (f"WITH {', '.join(ctes)} " if ctes else "") + UPDATE_PERIODS
+
+
+@lru_cache(maxsize=8)
+def writes_after_copy_sql(*, spends: bool, balances: bool) -> str:
+    return f"{UPSERT_ROLLUPS};\n{writes_sql(spends=spends, balances=balances)}"
+
+
+@lru_cache(maxsize=128)
+def record_new_sql(inserts: str, *, spends: bool, balances: bool) -> str:
+    """The events (`inserts`: ON CONFLICT DO NOTHING RETURNING INSERTED_COLUMNS), their rollups
+    and the totals in one statement, returning how many events were new (data-modifying CTEs
+    all run; a caller that finds fewer than it sent rolls back)."""
+    ctes = [
+        f"inserted AS ({inserts})",
+        f"rolled AS ({ROLLUPS_OF_INSERTED})",
+        *_totals_ctes(spends=spends, balances=balances),
+        f"periods AS ({UPDATE_PERIODS})",
+    ]
+    return f"WITH {', '.join(ctes)} SELECT count(*) FROM inserted"  # noqa: S608

@@ -10,8 +10,9 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import ApiKey
 from billing.metering.ledger import OrmLedger, PostgresLedger
+from billing.metering.ledger.base import Totals
 from billing.metering.ledger.postgres import COPY_MIN
-from billing.metering.rollups import RollupRow, rollups_of
+from billing.metering.rollups import ROLLUP_COLUMNS, RollupRow, rollups_of
 from billing.metering.rows import BalanceTotals, EventRow, PeriodTotals, SpendTotals
 from billing.models import (
     BillingPeriod,
@@ -316,6 +317,32 @@ def test_upsert_creates_rollups_then_adds_to_them_exactly(ledger, key, period):
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("count", [3, COPY_MIN])  # summed by the database; by Python (COPY)
+def test_recorded_events_add_the_same_rollups_as_the_python_sums(ledger, key, period, count):
+    # Around Algiers' midnight, with and without overage, over two keys: every field of
+    # RollupRow, whichever side computes it.
+    other_key = ApiKeyFactory(account=key.account)
+    instants = [
+        datetime(2026, 11, 10, 23, 59, 59, 999999, tzinfo=ALGIERS),
+        datetime(2026, 11, 11, 0, 0, tzinfo=ALGIERS),
+        datetime(2026, 11, 10, 22, 59, 59, tzinfo=ZoneInfo("UTC")),
+    ]
+    rows = [
+        row(
+            key if n % 2 else other_key, period, f"e{n}", overage="0.625" if n % 3 else "0"
+        )._replace(occurred_at=instants[n % 3], images=n % 2)
+        for n in range(count)
+    ]
+
+    with transaction.atomic():
+        inserted = ledger.record(rows, Totals([], [], []), new=True)
+
+    assert inserted == count
+    assert sorted(UsageDaily.objects.values_list(*ROLLUP_COLUMNS)) == sorted(
+        tuple(rollup) for rollup in rollups_of(rows)
+    )
+
+
 def test_upsert_of_nothing_writes_nothing(ledger):
     ledger.upsert_rollups([])
 
@@ -348,7 +375,7 @@ def test_rebuild_replaces_the_months_rollups_by_the_sums_of_the_events(ledger, k
 def test_insert_new_events_adds_their_rollups_when_every_key_is_new(ledger, key, period):
     rows = [row(key, period, "a"), row(key, period, "b", overage="0.625")]
 
-    inserted = ledger.insert_new_events(rows, rollups_of(rows))
+    inserted = ledger.insert_new_events(rows, rollups=True)
 
     assert inserted == 2
     assert stored_rollups() == [
@@ -362,7 +389,7 @@ def test_insert_new_events_meeting_a_recorded_key_reports_it(ledger, key, period
     rows = [row(key, period, "new"), row(key, period, "taken")]
 
     with transaction.atomic():
-        inserted = ledger.insert_new_events(rows, rollups_of(rows))
+        inserted = ledger.insert_new_events(rows, rollups=True)
         transaction.set_rollback(True)  # what the caller does when inserted < len(rows)
 
     assert inserted == 1

@@ -9,7 +9,6 @@ from django.db import transaction
 
 from billing.metering.ledger.base import Totals
 from billing.metering.ledger.postgres import COPY_MIN
-from billing.metering.rollups import rollups_of
 from billing.metering.rows import BalanceTotals, PeriodTotals, SpendTotals
 from billing.models import (
     AlertSettings,
@@ -75,9 +74,7 @@ def test_record_writes_events_rollups_and_totals(ledger, key, period, new, count
     rows = [row(key, period, f"e{n}") for n in range(count)]
     with transaction.atomic():
         (spend,) = ledger.lock(set(), {(key.pk, FIRST)}, {key.account_id}).spends
-        inserted = ledger.record(
-            rows, rollups_of(rows), _totals(key, period, spend.id, "7.0000001"), new=new
-        )
+        inserted = ledger.record(rows, _totals(key, period, spend.id, "7.0000001"), new=new)
 
     assert inserted == count == UsageEvent.objects.count()
     assert UsageDaily.objects.get().events == count
@@ -93,9 +90,7 @@ def test_record_of_new_events_meeting_a_recorded_key_reports_fewer(ledger, key, 
 
     with transaction.atomic():
         (spend,) = ledger.lock(set(), {(key.pk, FIRST)}, {key.account_id}).spends
-        inserted = ledger.record(
-            rows, rollups_of(rows), _totals(key, period, spend.id, "3"), new=True
-        )
+        inserted = ledger.record(rows, _totals(key, period, spend.id, "3"), new=True)
         transaction.set_rollback(True)  # what the caller does
 
     # Fewer than sent: the INSERT skipped the recorded key; PostgreSQL's COPY inserted none.
