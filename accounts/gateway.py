@@ -56,7 +56,7 @@ def gateway_token_authenticate(*, raw: str) -> GatewayToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    token = GatewayToken(**dict(zip(_TOKEN_FIELDS, map(_aware, row), strict=True)))
+    token = GatewayToken.from_db(connection.alias, _TOKEN_FIELDS, [_aware(v) for v in row])
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         GatewayToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -89,8 +89,9 @@ def raw_sql(
     group: int = 0,
 ) -> float:
     """Insert `batches` batches of `size` events of the (account, period, key) `ids`; returns
-    the wall time. Each batch is one transaction: the periods locked in id order, a binary
-    COPY of the events and one UPDATE of their periods, from `clients` connections at once."""
+    the wall time. Each batch is one transaction (or one per account group, with `group`):
+    the periods locked in id order, a binary COPY of the events and one UPDATE of their
+    periods, from `clients` connections at once."""
     work = _work(ids, model_id, batches, size, group)
     lock = threading.Lock()
     cursor = iter(work)

@@ -10,6 +10,11 @@ FORBIDDEN = 403
 UNAVAILABLE = 503
 
 
+class PortalUnavailable(Exception):
+    """The portal could not be reached, or answered something other than a usable 2xx (then
+    the reporter keeps the batch and resends it whole: what was recorded answers duplicate)."""
+
+
 @dataclass(frozen=True)
 class Refusal:
     status: int

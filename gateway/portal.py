@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from .errors import PortalUnavailable
 from .settings import GatewaySettings
 
-
-class PortalUnavailable(Exception):
-    """The portal could not be reached, or answered something other than a usable 2xx."""
+__all__ = ["AuthorizeAnswer", "PortalClient", "PortalUnavailable"]
 
 
 @dataclass(frozen=True)

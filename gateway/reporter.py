@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .portal import PortalUnavailable
+from .errors import PortalUnavailable
 from .spool import Spool
 
 log = logging.getLogger("gateway.usage")

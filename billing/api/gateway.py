@@ -86,7 +86,9 @@ class GatewayUsageView(GatewayView):
         summary="Déclarer l'usage (lot d'au plus 1 000 événements)",
         description="Chaque événement est accepté, reconnu comme doublon (même clé "
         "d'idempotence, même contenu : le premier résultat, rien de plus n'est facturé) ou "
-        "rejeté avec un message ; les autres événements du lot sont traités quand même.",
+        "rejeté avec un message ; les autres événements du lot sont traités quand même. "
+        "Après une réponse 5xx, une partie du lot peut être déjà enregistrée : renvoyez le "
+        "même lot, ces événements y reviennent en doublons (facturés une seule fois).",
         request=UsageBatchIn,
         responses={
             200: UsageBatchOut,

@@ -13,15 +13,18 @@ A batch goes through three steps, so that the only work done under a lock is the
    (``period_get_or_create`` locks the subscription) and the step rerun. Groups keep the locks
    of a batch over many accounts short: two batches over the same accounts would otherwise
    wait for each other whole (issue 10). An account's events are always in one group, so
-   they are allocated in request order; a group that fails after another committed leaves
-   the committed events recorded, and the gateway's resend finds them as duplicates.
-3. After commit: the keys' ``last_used_at``, and the alert check of a period where the charge
-   saw a threshold reached (from its own totals: no query otherwise).
+   they are allocated in request order. A group that fails after another committed leaves
+   the committed events recorded and the request answers 500: the gateway resends the whole
+   batch, where they answer ``duplicate`` (charged once) and the rest is charged.
+3. After each group's commit: its keys' ``last_used_at``, and the alert check of a period
+   where the charge saw a threshold reached (from its own totals: no query otherwise).
 
-The unique constraint (account, idempotency_key) is what makes an event count once, never the
-read: an insert that meets a row recorded meanwhile fails (a small batch's
-``ON CONFLICT DO NOTHING`` reports it), the transaction rolls back and the step is rerun with
-the keys read under the locks, where the other row is seen as recorded.
+The unique constraint (account, idempotency_key) is what makes an event count once, never a
+read. A group's first attempt inserts without reading which keys are recorded (``INSERT …
+ON CONFLICT DO NOTHING`` inserts fewer rows than sent; on PostgreSQL, COPY of a large group
+fails on the constraint); the transaction rolls back and the step is rerun with the keys read
+under the locks, where the other row is seen as recorded. After one collision (a resent
+batch), the batch's next groups start with that read.
 SQLite has no row locks, but its write transactions are serialised (``BEGIN IMMEDIATE``).
 """
 
@@ -91,9 +94,10 @@ def _record_batch(events: Sequence[object], now: datetime | None, ledger: Ledger
         return BatchResult(results)
     payg_apply(candidates)
 
+    optimistic = True
     for group in account_groups(candidates, GROUP_EVENTS):
-        _charge_until_done(group, results, now, ledger)
-    _keys_mark_used(candidates, results, now)
+        optimistic = _charge_until_done(group, results, now, ledger, optimistic=optimistic)
+        _keys_mark_used(group, results, now)
     return BatchResult(results)
 
 
@@ -112,20 +116,21 @@ def account_groups(candidates: list[Candidate], size: int) -> list[list[Candidat
 
 
 def _charge_until_done(
-    candidates: list[Candidate], results: list[EventResult], now: datetime, ledger: Ledger
-) -> None:
-    """Run the charge step until it commits. Three things send it round again:
+    candidates: list[Candidate],
+    results: list[EventResult],
+    now: datetime,
+    ledger: Ledger,
+    *,
+    optimistic: bool,
+) -> bool:
+    """Run the charge step until it commits; returns whether it committed still optimistic
+    (no collision met). Three things send it round again:
 
     - a collision on the optimistic insert: rerun on the careful path (keys read under locks);
     - a transient database error (unique violation, deadlock, serialization failure): the
       same, at most ATTEMPTS times in all;
     - periods missing: create them outside the locks, then rerun.
     """
-    # The first attempt skips the read of already-recorded keys: the insert reports a
-    # collision (ON CONFLICT DO NOTHING RETURNING for a small group; COPY fails on the unique
-    # constraint for a large one), and the rerun reads them under the locks. A resent batch
-    # pays one wasted attempt; every other batch saves a read of all its keys.
-    optimistic = True
     failures = 0
     while True:
         try:
@@ -146,7 +151,7 @@ def _charge_until_done(
             logger.info("usage batch retried after %s (%d)", type(error).__name__, failures)
         else:
             if not missing:
-                return
+                return optimistic
             _periods_create(missing)
             continue
         optimistic = False

@@ -1,4 +1,5 @@
-"""Step 2 of a batch, inside one transaction: lock, classify, allocate, insert, update."""
+"""Step 2 of a batch, one transaction per group of accounts: lock, classify, allocate, insert,
+update."""
 
 from __future__ import annotations
 

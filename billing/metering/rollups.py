@@ -1,8 +1,10 @@
 """Daily usage rollups: the events of a batch summed per (account, Algiers day, model, key).
 
-The ledger adds these sums to UsageDaily in the transaction that inserts the events (one upsert
-per group per batch), so every usage read and the close aggregate a few rows per day instead of
-the raw events. The same accumulation rebuilds them from the events (``usage_rollups_rebuild``).
+The ledger adds these sums to UsageDaily in the transaction that inserts the events (one row
+upserted per (account, day, model, key) per transaction; on PostgreSQL a small one's sums are
+computed by the database, ledger/postgres_sql.ROLLUPS_OF_INSERTED), so every usage read and
+the close aggregate a few rows per day instead of the raw events. The same accumulation
+rebuilds them from the events (``usage_rollups_rebuild``).
 """
 
 from __future__ import annotations

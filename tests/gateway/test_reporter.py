@@ -2,10 +2,7 @@ import logging
 
 import pytest
 
-# gateway.portal talks to the portal with httpx, of the optional gateway group.
-pytest.importorskip("httpx", reason="httpx vient avec le groupe gateway (pip install '.[gateway]')")
-
-from gateway.portal import PortalUnavailable
+from gateway.errors import PortalUnavailable
 from gateway.reporter import UsageReporter
 from gateway.spool import Spool
 

@@ -114,7 +114,9 @@ class Ledger(ABC):
         events were inserted. `new`: a recorded key is not an error: fewer than all are
         inserted (``insert_new_events`` skips it; PostgreSQL's COPY of a large batch inserts
         none) and the caller rolls the transaction back. Else a recorded key raises
-        IntegrityError."""
+        IntegrityError. ValueError without rows (an INSERT needs one)."""
+        if not rows:
+            raise ValueError("record needs at least one event row")
         if new:
             inserted = self.insert_new_events(rows, rollups=True)
             if inserted != len(rows):
@@ -191,7 +193,7 @@ def columns() -> str:
     return ", ".join(connection.ops.quote_name(column) for column in EVENT_COLUMNS)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _insert_sql(count: int, vendor: str) -> str:
     placeholder = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
     return (
@@ -219,7 +221,7 @@ def new_events_sql(count: int, returning: tuple[str, ...] = ("id",)) -> str:
 
 
 # Built once per size and database: a single event's request builds no SQL text (issue 10).
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)
 def _new_events_sql(count: int, returning: tuple[str, ...], vendor: str) -> str:
     quote = connection.ops.quote_name
     return (

@@ -133,7 +133,7 @@ class PostgresLedger(Ledger):
 
     def record(self, rows: Sequence[EventRow], totals: Totals, *, new: bool) -> int:
         if not rows:
-            return super().record(rows, totals, new=new)
+            return super().record(rows, totals, new=new)  # refuses them
         spends, balances = bool(totals.spends), bool(totals.balances)
         with connection.cursor() as cursor:
             if new and len(rows) < COPY_MIN:

@@ -88,7 +88,8 @@ def columns_of(rows: Sequence[tuple], width: int) -> list[list]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-# One statement per batch: every group's sums as arrays, added to the existing rows.
+# One statement per transaction: the sums of every (account, day, model, key) as arrays, added
+# to the existing rows.
 ROLLUP_TYPES = {
     "account_id": "bigint",
     "day": "date",
@@ -177,8 +178,8 @@ def _totals_ctes(*, spends: bool, balances: bool) -> list[str]:
 @lru_cache(maxsize=8)
 def writes_sql(*, spends: bool, balances: bool) -> str:
     """The totals of a charge in one statement: the periods, and the key spends and prepaid
-    balances when there are (their arrays' parameters follow the periods' order: spends,
-    balances, periods)."""
+    balances when there are; its parameters are the arrays of the parts present, in this order:
+    spends, balances, periods."""
     ctes = _totals_ctes(spends=spends, balances=balances)
     return (f"WITH {', '.join(ctes)} " if ctes else "") + UPDATE_PERIODS
 
@@ -188,7 +189,7 @@ def writes_after_copy_sql(*, spends: bool, balances: bool) -> str:
     return f"{UPSERT_ROLLUPS};\n{writes_sql(spends=spends, balances=balances)}"
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=256)  # sizes below COPY_MIN × the parts present
 def record_new_sql(inserts: str, *, spends: bool, balances: bool) -> str:
     """The events (`inserts`: ON CONFLICT DO NOTHING RETURNING INSERTED_COLUMNS), their rollups
     and the totals in one statement, returning how many events were new (data-modifying CTEs

@@ -5,12 +5,13 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.db import OperationalError
 from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.metering import GROUP_EVENTS, batch, usage_record_batch
 from billing.models import BillingPeriod, UsageEvent
-from tests.billing.conftest import FaultyLedger, customer, image_event
+from tests.billing.conftest import USAGE, FaultyLedger, customer, image_event, post_events
 
 pytestmark = pytest.mark.django_db
 NOW = "2026-11-16 10:00 +01:00"
@@ -36,17 +37,18 @@ def test_groups_hold_whole_accounts_in_request_order(accounts, size):
             mine = [c.index for c in group if c.key.account_id == account_id]
             assert mine == sorted(mine)
     assert all(len(group) >= size for group in groups[:-1])
+    order = [c.key.account_id for c in flat]
+    assert order == sorted(order)  # accounts in id order, across and within groups
 
 
 def test_a_batch_below_the_group_size_is_one_transaction(freeze):
     freeze(NOW)
-    keys = [customer(credits="20") for _ in range(3)]
+    keys = [customer(credits="20") for _ in range(min(3, GROUP_EVENTS))]
     ledger = FaultyLedger(record=lambda real, call, *args, **kwargs: real(*args, **kwargs))
 
     usage_record_batch(events=[image_event(k, f"{n}") for n, k in enumerate(keys)], ledger=ledger)
 
     assert ledger.calls["record"] == 1
-    assert GROUP_EVENTS >= 250
 
 
 def test_groups_answer_in_request_order_and_allocate_each_account_in_order(freeze, monkeypatch):
@@ -90,10 +92,62 @@ def test_a_group_that_fails_leaves_the_committed_ones_and_the_resend_charges_the
     with pytest.raises(RuntimeError):
         usage_record_batch(events=events, ledger=FaultyLedger(record=record))
     assert sorted(UsageEvent.objects.values_list("idempotency_key", flat=True)) == ["a1", "a2"]
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.last_used_at is not None, b.last_used_at) == (True, None)  # a's group committed
 
     resent = usage_record_batch(events=events)
 
     assert [r.status for r in resent.results] == ["duplicate", "accepted", "duplicate"]
     assert UsageEvent.objects.count() == 3
     assert BillingPeriod.objects.get(account=a.account).consumed == Decimal(16)
+    assert BillingPeriod.objects.get(account=b.account).consumed == Decimal(8)
+
+
+def test_after_one_collision_the_batchs_next_groups_read_the_recorded_keys_first(
+    freeze, monkeypatch
+):
+    # A resent batch: the first group's optimistic insert collides; the next groups start on
+    # the careful path instead of paying a failed attempt each.
+    monkeypatch.setattr(batch, "GROUP_EVENTS", 1)
+    freeze(NOW)
+    keys = [customer(credits="100") for _ in range(3)]
+    usage_record_batch(events=[image_event(keys[0], "k0")])
+    ledger = FaultyLedger(
+        recorded=lambda real, call, pairs: real(pairs),
+        record=lambda real, call, *args, **kwargs: real(*args, **kwargs),
+    )
+
+    result = usage_record_batch(
+        events=[image_event(k, f"k{n}") for n, k in enumerate(keys)], ledger=ledger
+    )
+
+    assert [r.status for r in result.results] == ["duplicate", "accepted", "accepted"]
+    # One failed insert (k0's group), then every group read its keys: none tried blind again.
+    assert (ledger.calls["record"], ledger.calls["recorded"]) == (3, 3)
+
+
+def test_over_http_a_failed_group_answers_500_and_the_resent_batch_charges_the_rest_once(
+    gateway, freeze, monkeypatch
+):
+    monkeypatch.setattr(batch, "GROUP_EVENTS", 1)
+    freeze(NOW)
+    a, b = customer(credits="100"), customer(credits="100")
+    events = [image_event(a, "a1"), image_event(b, "b1")]
+
+    def record(real, call, *args, **kwargs):
+        if call == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "ledger_for", lambda: FaultyLedger(record=record))
+    gateway.raise_request_exception = False
+    failed = gateway.post(USAGE, {"events": events}, format="json")
+    monkeypatch.undo()
+    resent = post_events(gateway, events)
+
+    assert failed.status_code == 500
+    assert resent.status_code == 200
+    assert [r["status"] for r in resent.json()["results"]] == ["duplicate", "accepted"]
+    assert UsageEvent.objects.count() == 2
     assert BillingPeriod.objects.get(account=b.account).consumed == Decimal(8)

@@ -317,29 +317,40 @@ def test_upsert_creates_rollups_then_adds_to_them_exactly(ledger, key, period):
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("count", [3, COPY_MIN])  # summed by the database; by Python (COPY)
+@pytest.mark.parametrize("count", [4, COPY_MIN])  # summed by the database; by Python (COPY)
 def test_recorded_events_add_the_same_rollups_as_the_python_sums(ledger, key, period, count):
-    # Around Algiers' midnight, with and without overage, over two keys: every field of
-    # RollupRow, whichever side computes it.
+    # Around Algiers' midnight, over two keys, on top of rollups already stored, with every
+    # amount (credits, prepaid, overage, written off) and images with and without overage:
+    # every field of RollupRow, whichever side computes it.
     other_key = ApiKeyFactory(account=key.account)
     instants = [
         datetime(2026, 11, 10, 23, 59, 59, 999999, tzinfo=ALGIERS),
         datetime(2026, 11, 11, 0, 0, tzinfo=ALGIERS),
         datetime(2026, 11, 10, 22, 59, 59, tzinfo=ZoneInfo("UTC")),
     ]
-    rows = [
-        row(
-            key if n % 2 else other_key, period, f"e{n}", overage="0.625" if n % 3 else "0"
-        )._replace(occurred_at=instants[n % 3], images=n % 2)
-        for n in range(count)
+    splits = [
+        {"overage": "0.625"},
+        {"prepaid": "0.5", "written_off": "0.25"},
+        {"overage": "0.125", "written_off": "1"},
+        {},
     ]
+
+    def event(name: str, n: int) -> EventRow:
+        return row(key if n % 2 else other_key, period, name, **splits[n % 4])._replace(
+            occurred_at=instants[n % 3], images=n % 3
+        )
+
+    before = [event(f"old{n}", n) for n in range(6)]
+    ledger.insert_events(before)
+    ledger.upsert_rollups(rollups_of(before))
+    rows = [event(f"e{n}", n) for n in range(count)]
 
     with transaction.atomic():
         inserted = ledger.record(rows, Totals([], [], []), new=True)
 
     assert inserted == count
     assert sorted(UsageDaily.objects.values_list(*ROLLUP_COLUMNS)) == sorted(
-        tuple(rollup) for rollup in rollups_of(rows)
+        tuple(rollup) for rollup in rollups_of([*before, *rows])
     )
 
 
