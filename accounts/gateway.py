@@ -31,9 +31,10 @@ def gateway_token_revoke(*, token: GatewayToken) -> GatewayToken:
     return token
 
 
-_TOKEN_FIELDS = ("id", "name", "prefix", "token_hash", "created_at", "last_used_at", "revoked_at")
+_TOKEN_FIELDS = tuple(field.attname for field in GatewayToken._meta.concrete_fields)
 _ACTIVE_TOKEN = (
-    f"SELECT {', '.join(_TOKEN_FIELDS)} FROM {GatewayToken._meta.db_table} "  # noqa: S608
+    f"SELECT {', '.join(f.column for f in GatewayToken._meta.concrete_fields)} "  # noqa: S608
+    f"FROM {GatewayToken._meta.db_table} "
     "WHERE token_hash = %s AND revoked_at IS NULL"
 )
 

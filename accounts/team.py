@@ -40,13 +40,19 @@ def _may_touch(by: Membership | None, *roles: str) -> None:
         raise TeamError(_("Seul un propriétaire peut gérer les propriétaires."))
 
 
-def _other_owner(account: Account, *, but: Membership) -> Membership | None:
-    return (
+def _owner_steps_down(account: Account, membership: Membership, *, refusal: str) -> None:
+    """An owner stops being one: TeamError(`refusal`) when no other owner is left; a titulaire
+    hands the titre to the oldest other owner."""
+    successor = (
         account.memberships.filter(role=Role.OWNER)
-        .exclude(pk=but.pk)
+        .exclude(pk=membership.pk)
         .order_by("created_at", "pk")
         .first()
     )
+    if successor is None:
+        raise TeamError(refusal)
+    if account.owner_id == membership.user_id:
+        Account.objects.filter(pk=account.pk).update(owner=successor.user)
 
 
 def _actor(by: Membership | None, staff: User | None) -> User | None:
@@ -88,11 +94,9 @@ def membership_set_role(
         return membership
     _may_touch(by, membership.role, role)
     if membership.role == Role.OWNER:
-        successor = _other_owner(account, but=membership)
-        if successor is None:
-            raise TeamError(_("Le compte doit garder au moins un propriétaire."))
-        if account.owner_id == membership.user_id:
-            Account.objects.filter(pk=account.pk).update(owner=successor.user)
+        _owner_steps_down(
+            account, membership, refusal=_("Le compte doit garder au moins un propriétaire.")
+        )
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -124,11 +128,9 @@ def membership_remove(
     if not leaving:
         _may_touch(by, membership.role)
     if membership.role == Role.OWNER:
-        successor = _other_owner(account, but=membership)
-        if successor is None:
-            raise TeamError(_("Le dernier propriétaire ne peut pas quitter le compte."))
-        if account.owner_id == membership.user_id:
-            Account.objects.filter(pk=account.pk).update(owner=successor.user)
+        _owner_steps_down(
+            account, membership, refusal=_("Le dernier propriétaire ne peut pas quitter le compte.")
+        )
     keys = ApiKey.objects.filter(
         account=account, created_by=membership.user, revoked_at__isnull=True
     )

@@ -101,18 +101,6 @@ FROM (
 JOIN (VALUES {models}) m (mi, model_id, pin, pout) ON m.mi = s.mi
 CROSS JOIN LATERAL (SELECT (s.tin * m.pin + s.tout * m.pout) / 1000000 AS cost) c
 """
-ROLLUPS_SQL = """
-INSERT INTO billing_usagedaily (account_id, day, model_id, api_key_id, events, input_tokens,
-    output_tokens, images, cost, credits, prepaid, overage, written_off, overage_input_tokens,
-    overage_output_tokens, overage_images)
-SELECT account_id, (occurred_at AT TIME ZONE 'Africa/Algiers')::date, model_id, api_key_id,
-    count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
-    sum(prepaid), sum(overage), sum(written_off),
-    coalesce(sum(input_tokens) FILTER (WHERE overage > 0), 0),
-    coalesce(sum(output_tokens) FILTER (WHERE overage > 0), 0),
-    coalesce(sum(images) FILTER (WHERE overage > 0), 0)
-FROM billing_usageevent GROUP BY 1, 2, 3, 4
-"""
 SMALL_TABLES_SQL = [
     """INSERT INTO accounts_user (id, password, is_superuser, first_name, last_name, is_staff,
            is_active, date_joined, email)
@@ -148,6 +136,8 @@ def populate(n: int, *, database_url: str, reuse: bool) -> dict:
     from django.db import connection
     from django.utils import timezone
 
+    from billing.metering.ledger.postgres_sql import ROLLUP_SUMS
+    from billing.metering.rollups import ROLLUP_COLUMNS
     from billing.periods import Month
     from catalog.models import ModelPrice, Plan
 
@@ -206,7 +196,10 @@ def populate(n: int, *, database_url: str, reuse: bool) -> dict:
             clock = step("accounts, keys, periods", clock)
             cursor.execute(EVENTS_SQL.format(models=_models_values(prices)), params)
             clock = step("events", clock)
-            cursor.execute(ROLLUPS_SQL)
+            cursor.execute(
+                f"INSERT INTO billing_usagedaily ({', '.join(ROLLUP_COLUMNS)}) "
+                f"SELECT {ROLLUP_SUMS} FROM billing_usageevent GROUP BY 1, 2, 3, 4"
+            )
             clock = step("rollups", clock)
             for sql in restore:
                 cursor.execute(sql)

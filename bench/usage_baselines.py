@@ -12,6 +12,7 @@ import threading
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 import psycopg
 from usage_load import timed_threads
@@ -45,6 +46,8 @@ def _work(
     """Each transaction's work: its rows, its periods' ids sorted, the amount to add to each.
     A batch is cut into transactions of whole accounts of at least `group` rows (as the
     service charges it), or kept whole when `group` is 0."""
+    from billing.metering.batch import account_groups  # after django.setup()
+
     rng = random.Random(3)
     now = datetime.now(UTC)
     work = []
@@ -55,27 +58,14 @@ def _work(
             identity = (a, p, k, model_id, uuid.uuid4().hex, "0" * 64)
             prices = (PRICE_IN, PRICE_OUT, None)
             rows.append((*identity, 500, 1500, 0, now, now, *prices, COST, ZERO, ZERO, COST, False))
-        for part in _groups(rows, group):
+        # The service's own cut (billing.metering.batch): rows start with their account id.
+        for part in account_groups(rows, group, itemgetter(0)) if group else [rows]:
             periods: dict[int, int] = {}
             for row in part:
                 periods[row[1]] = periods.get(row[1], 0) + 1
             ordered = sorted(periods)
             work.append((part, ordered, [COST * periods[i] for i in ordered]))
     return work
-
-
-def _groups(rows: list[tuple], group: int) -> list[list[tuple]]:
-    if not group:
-        return [rows]
-    by_account: dict[int, list[tuple]] = {}
-    for row in rows:
-        by_account.setdefault(row[0], []).append(row)
-    parts: list[list[tuple]] = [[]]
-    for account in sorted(by_account):
-        if len(parts[-1]) >= group:
-            parts.append([])
-        parts[-1].extend(by_account[account])
-    return parts
 
 
 def raw_sql(

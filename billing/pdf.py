@@ -162,11 +162,18 @@ class InvoicePDF(FPDF):
 def invoice_pdf(invoice: Invoice, language: str | None = None) -> bytes:
     """The invoice as PDF bytes in `language` (a Django language code; None: the active
     language, as the espace client's download is; e-mails pass the recipient's)."""
-    language = wording.document_language(language)
-    if language == "ar" and font_dir() is None:
-        language = "fr"  # no Arabic glyphs in Helvetica
+    language = pdf_language(language)
     with translation.override(language):
         return _invoice_pdf(invoice, language)
+
+
+def pdf_language(language: str | None) -> str:
+    """The language a document is drawn in: `language` (None: the active one), French when
+    it is Arabic and no font with Arabic glyphs is installed (Helvetica has none)."""
+    language = wording.document_language(language)
+    if language == "ar" and font_dir() is None:
+        return "fr"
+    return language
 
 
 def _invoice_pdf(invoice: Invoice, language: str) -> bytes:

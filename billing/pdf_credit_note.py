@@ -11,7 +11,7 @@ from iafactory.formatting import date_label, format_money
 
 from . import document_wording as wording
 from .models import CreditNote
-from .pdf import InvoicePDF, font_dir
+from .pdf import InvoicePDF, pdf_language
 from .pdf_layout import (
     amount_in_words_block,
     box,
@@ -29,9 +29,7 @@ from .services.invoices import tva_label
 
 def credit_note_pdf(note: CreditNote, language: str | None = None) -> bytes:
     """The credit note as PDF bytes in `language` (None: the active language)."""
-    language = wording.document_language(language)
-    if language == "ar" and font_dir() is None:
-        language = "fr"  # no Arabic glyphs in Helvetica
+    language = pdf_language(language)
     with translation.override(language):
         return _credit_note_pdf(note, language)
 

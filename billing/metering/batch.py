@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -51,6 +52,7 @@ from .payg import payg_apply
 from .results import ACCEPTED, REJECTED, BatchResult, BatchTooLarge, EventResult
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BATCH = 1000
 # A deadlock, a serialization failure or a unique violation is retried this many times in all.
@@ -101,13 +103,15 @@ def _record_batch(events: Sequence[object], now: datetime | None, ledger: Ledger
     return BatchResult(results)
 
 
-def account_groups(candidates: list[Candidate], size: int) -> list[list[Candidate]]:
-    """The candidates cut into groups of whole accounts (in account order, request order within
-    an account), each of at least `size` events but the last."""
-    by_account: dict[int, list[Candidate]] = defaultdict(list)
-    for candidate in candidates:
-        by_account[candidate.key.account_id].append(candidate)
-    groups: list[list[Candidate]] = [[]]
+def account_groups(
+    items: Sequence[T], size: int, account_of: Callable[[T], int] = lambda c: c.key.account_id
+) -> list[list[T]]:
+    """`items` (candidates by default) cut into groups of whole accounts (in account order,
+    request order within an account), each of at least `size` items but the last."""
+    by_account: dict[int, list[T]] = defaultdict(list)
+    for item in items:
+        by_account[account_of(item)].append(item)
+    groups: list[list[T]] = [[]]
     for account_id in sorted(by_account):
         if len(groups[-1]) >= size:
             groups.append([])

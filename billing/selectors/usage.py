@@ -65,55 +65,33 @@ def _clean(row: dict) -> dict:
     return row
 
 
+def _grouped(rows: QuerySet[UsageDaily], names: dict[str, str], order: tuple[str, ...]):
+    """The TOTALS of `rows` per value of the `names` lookups, each also under its short name."""
+    grouped = rows.order_by().values(*names).annotate(**TOTALS).order_by(*order)
+    return [
+        _clean({**row, **{short: row[lookup] for lookup, short in names.items()}})
+        for row in grouped
+    ]
+
+
 def usage_per_day_and_model(rows: QuerySet[UsageDaily]) -> list[dict]:
     """One row per local day and model, oldest first: counts and where the cost went."""
-    grouped = (
-        rows.order_by()
-        .values("day", "model__slug")
-        .annotate(**TOTALS)
-        .order_by("day", "model__slug")
-    )
-    return [_clean({**row, "model": row.pop("model__slug")}) for row in grouped]
+    return _grouped(rows, {"day": "day", "model__slug": "model"}, ("day", "model__slug"))
 
 
 def usage_per_model(rows: QuerySet[UsageDaily]) -> list[dict]:
-    grouped = (
-        rows.order_by()
-        .values("model__slug", "model__name", "model__kind")
-        .annotate(**TOTALS)
-        .order_by("-cost", "model__slug")
-    )
-    return [
-        _clean(
-            {
-                **row,
-                "model": row.pop("model__slug"),
-                "name": row.pop("model__name"),
-                "kind": row.pop("model__kind"),
-            }
-        )
-        for row in grouped
-    ]
+    names = {"model__slug": "model", "model__name": "name", "model__kind": "kind"}
+    return _grouped(rows, names, ("-cost", "model__slug"))
 
 
 def usage_per_key(rows: QuerySet[UsageDaily]) -> list[dict]:
-    grouped = (
-        rows.order_by()
-        .values("api_key_id", "api_key__prefix", "api_key__name", "api_key__revoked_at")
-        .annotate(**TOTALS)
-        .order_by("-cost", "api_key__prefix")
-    )
-    return [
-        _clean(
-            {
-                **row,
-                "prefix": row.pop("api_key__prefix"),
-                "name": row.pop("api_key__name"),
-                "revoked_at": row.pop("api_key__revoked_at"),
-            }
-        )
-        for row in grouped
-    ]
+    names = {
+        "api_key_id": "api_key_id",
+        "api_key__prefix": "prefix",
+        "api_key__name": "name",
+        "api_key__revoked_at": "revoked_at",
+    }
+    return _grouped(rows, names, ("-cost", "api_key__prefix"))
 
 
 def usage_totals(rows: QuerySet[UsageDaily]) -> dict:

@@ -124,7 +124,7 @@ DELETE_ROLLUPS = """
     DELETE FROM billing_usagedaily WHERE account_id = ANY(%s) AND day BETWEEN %s AND %s
 """
 # The same sums as metering.rollups (RollupRow, field by field), computed by the database.
-_ROLLUP_SUMS = f"""
+ROLLUP_SUMS = f"""
     account_id, (occurred_at AT TIME ZONE '{BILLING_TZ.key}')::date, model_id, api_key_id,
     count(*), sum(input_tokens), sum(output_tokens), sum(images), sum(cost), sum(credits),
     sum(prepaid), sum(overage), sum(written_off),
@@ -135,7 +135,7 @@ _ROLLUP_SUMS = f"""
 # Over the month's events (the (account, occurred_at) index bounds the read).
 REBUILD_ROLLUPS = f"""
     INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
-    SELECT {_ROLLUP_SUMS} FROM billing_usageevent
+    SELECT {ROLLUP_SUMS} FROM billing_usageevent
     WHERE account_id = ANY(%s) AND occurred_at >= %s AND occurred_at < %s
     GROUP BY 1, 2, 3, 4
 """  # noqa: S608 (constant column names)
@@ -157,7 +157,7 @@ INSERTED_COLUMNS = (
 )
 ROLLUPS_OF_INSERTED = f"""
     INSERT INTO billing_usagedaily ({", ".join(ROLLUP_COLUMNS)})
-    SELECT {_ROLLUP_SUMS} FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    SELECT {ROLLUP_SUMS} FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     {_ADD_TO_ROLLUPS}
 """  # noqa: S608 (constant column names)
 

@@ -37,6 +37,9 @@ def test_groups_hold_whole_accounts_in_request_order(accounts, size):
             mine = [c.index for c in group if c.key.account_id == account_id]
             assert mine == sorted(mine)
     assert all(len(group) >= size for group in groups[:-1])
+    for group in filter(None, groups):  # no bigger than needed: closed once `size` is reached
+        last_account = group[-1].key.account_id
+        assert len([c for c in group if c.key.account_id != last_account]) < size
     order = [c.key.account_id for c in flat]
     assert order == sorted(order)  # accounts in id order, across and within groups
 
